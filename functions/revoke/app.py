@@ -1,0 +1,15 @@
+"""POST /v1/magic_links/email/revoke_invite: end a pending invite; its links stop working."""
+
+from magiclink import grants, http
+from magiclink.models import RevokeInviteRequest, RevokeInviteResponse
+
+app = http.make_resolver()
+
+
+@app.post("/v1/magic_links/email/revoke_invite")
+def revoke_invite(body: RevokeInviteRequest) -> RevokeInviteResponse:
+    grants.revoke_invite(body.email)
+    return RevokeInviteResponse(request_id=http.request_id(app.current_event.raw_event))
+
+
+lambda_handler = http.lambda_entry(app)

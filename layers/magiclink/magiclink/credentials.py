@@ -1,0 +1,50 @@
+"""Project credentials and the token key, from Secrets Manager through powertools parameters (cached)."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from functools import cache
+
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from botocore.config import Config
+
+from .settings import get_settings
+
+
+@dataclass(frozen=True)
+class ProjectCredentials:
+    project_id: str
+    secret: str
+
+    def matches(self, project_id: str, secret: str) -> bool:
+        # Compare both halves in constant time, and always both, so timing tells nothing.
+        id_ok = hmac.compare_digest(project_id.encode(), self.project_id.encode())
+        secret_ok = hmac.compare_digest(secret.encode(), self.secret.encode())
+        return id_ok and secret_ok
+
+    @property
+    def environment(self) -> str:
+        """Stytch's id flavour: `test` for project-test-* projects, `live` otherwise."""
+        return "test" if self.project_id.startswith("project-test-") else "live"
+
+
+@cache
+def _provider() -> SecretsProvider:
+    return SecretsProvider(
+        boto_config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=3)
+    )
+
+
+def _secret(secret_id: str) -> dict:
+    settings = get_settings()
+    return _provider().get(secret_id, transform="json", max_age=settings.secrets_max_age)
+
+
+def project_credentials() -> ProjectCredentials:
+    value = _secret(get_settings().credentials_secret_id)
+    return ProjectCredentials(project_id=value["project_id"], secret=value["secret"])
+
+
+def token_key() -> bytes:
+    return _secret(get_settings().token_key_secret_id)["key"].encode()

@@ -1,0 +1,115 @@
+"""Every failure the service reports, one class each; http.py maps them to Stytch's error JSON."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    status_code = 500
+    error_type = "internal_server_error"
+    default_message = "An internal error occurred. Please try again."
+
+    def __init__(self, message: str | None = None, *, headers: dict[str, str] | None = None):
+        super().__init__(message or self.default_message)
+        self.message = message or self.default_message
+        self.headers = headers or {}
+
+
+class BadRequest(ServiceError):
+    status_code = 400
+    error_type = "bad_request"
+    default_message = "The request is malformed."
+
+
+class InvalidEmail(BadRequest):
+    error_type = "invalid_email"
+    default_message = "email format is invalid."
+
+
+class InvalidLocale(BadRequest):
+    error_type = "invalid_locale"
+    default_message = "locale must be one of en, es, fr, pt-br."
+
+
+class InvalidTemplateId(BadRequest):
+    error_type = "invalid_template_id"
+    default_message = "No template with this id exists in this deployment."
+
+
+class InvalidRedirectUrl(BadRequest):
+    error_type = "invalid_invite_magic_link_url"
+    default_message = "invite_magic_link_url is not in this deployment's redirect URL allow-list."
+
+
+class NoDefaultRedirectUrl(BadRequest):
+    error_type = "no_default_invite_redirect_url_set"
+    default_message = "No invite_magic_link_url was given and the deployment has no default redirect URL."
+
+
+class InviteAlreadyAccepted(BadRequest):
+    error_type = "invite_already_accepted"
+    default_message = (
+        "The invite for this email was already accepted; it is no longer pending and cannot be revoked here."
+    )
+
+
+class UnsupportedFeature(BadRequest):
+    error_type = "unsupported_parameter"
+
+
+class Unauthorized(ServiceError):
+    status_code = 401
+    error_type = "unauthorized_credentials"
+    default_message = "Unauthorized credentials: send HTTP Basic auth with your project_id and secret."
+
+
+class UnableToAuthMagicLink(ServiceError):
+    status_code = 401
+    error_type = "unable_to_auth_magic_link"
+    default_message = "The magic link could not be authenticated because it was used, expired, or revoked."
+
+
+class MagicLinkNotFound(ServiceError):
+    status_code = 404
+    error_type = "magic_link_not_found"
+    default_message = "The magic link could not be found."
+
+
+class EmailNotFound(ServiceError):
+    status_code = 404
+    error_type = "email_not_found"
+    default_message = "No user with this email exists."
+
+
+class RouteNotFound(ServiceError):
+    status_code = 404
+    error_type = "route_not_found"
+    default_message = "No such endpoint."
+
+
+class PayloadTooLarge(ServiceError):
+    status_code = 413
+    error_type = "request_too_large"
+    default_message = "The request body is larger than 64 KiB."
+
+
+class UnsupportedMediaType(ServiceError):
+    status_code = 415
+    error_type = "unsupported_media_type"
+    default_message = "Send the request body as application/json."
+
+
+class EmailDeliveryFailed(ServiceError):
+    status_code = 502
+    error_type = "email_delivery_failed"
+    default_message = "The email could not be handed to the mail service. The link was not sent; try again."
+
+
+class EmailRejected(BadRequest):
+    error_type = "email_rejected"
+    default_message = "The mail service refused this address."
+
+
+class ServiceUnavailable(ServiceError):
+    status_code = 503
+    error_type = "service_unavailable"
+    default_message = "The service is busy. Retry after the time given in Retry-After."

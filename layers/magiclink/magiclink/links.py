@@ -1,0 +1,55 @@
+"""Where a magic link may point: the deployment's redirect allow-list, matched exactly, as Stytch does."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from .errors import InvalidRedirectUrl, NoDefaultRedirectUrl
+from .settings import get_settings
+
+_UNSAFE = re.compile(r"[\x00-\x20\x7f\\]")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _canonical(url: str) -> str | None:
+    """scheme://host[:port]/path with the case-insensitive parts lower-cased, or None if unsafe."""
+    if _UNSAFE.search(url):
+        return None
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname or "@" in parts.netloc or parts.fragment:
+        return None
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
+    return f"{scheme}://{netloc}{parts.path or '/'}"
+
+
+def redirect_target(url: str | None) -> str:
+    """The URL the link will carry: the one asked for if it is on the allow-list, else the default."""
+    settings = get_settings()
+    if url is None:
+        if settings.default_redirect_url is None:
+            raise NoDefaultRedirectUrl()
+        return settings.default_redirect_url
+    canonical = _canonical(url)
+    allowed = {_canonical(entry) for entry in settings.redirect_urls}
+    if canonical is None or canonical not in allowed:
+        raise InvalidRedirectUrl()
+    return url
+
+
+def with_token(url: str, token: str) -> str:
+    """Stytch's link shape: the target with `token` and `stytch_token_type=magic_links` in its query."""
+    parts = urlsplit(url)
+    query = [
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in ("token", "stytch_token_type")
+    ]
+    query += [("token", token), ("stytch_token_type", "magic_links")]
+    return urlunsplit(parts._replace(query=urlencode(query)))

@@ -1,0 +1,97 @@
+"""The one module that talks to SES: renders a template and sends it as a two-part MIME message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from functools import cache
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from .errors import EmailDeliveryFailed, EmailRejected, InvalidTemplateId
+from .settings import get_settings
+
+TEMPLATES = Path(__file__).with_name("templates")
+_REJECTED = {"MessageRejected", "MailFromDomainNotVerifiedException", "AccountSuspendedException"}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    html: str
+    text: str
+
+
+@cache
+def _environment():
+    # Imported here: only functions that send mail pay for jinja2 at cold start.
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        undefined=StrictUndefined,
+        keep_trailing_newline=False,
+    )
+
+
+def template_exists(template_id: str, locale: str = "en") -> bool:
+    return (TEMPLATES / locale / f"{template_id}.html").is_file()
+
+
+def render(template_id: str, locale: str, **context: object) -> Rendered:
+    """Render `<locale>/<template_id>.{subject.txt,html,txt}`; English when the locale has none yet."""
+    if not template_exists(template_id, locale):
+        locale = "en"
+    if not template_exists(template_id, locale):
+        raise InvalidTemplateId()
+    env = _environment()
+    subject = env.get_template(f"{locale}/{template_id}.subject.txt").render(**context)
+    return Rendered(
+        subject=" ".join(subject.split()),
+        html=env.get_template(f"{locale}/{template_id}.html").render(**context),
+        text=env.get_template(f"{locale}/{template_id}.txt").render(**context),
+    )
+
+
+def build_message(to: str, rendered: Rendered) -> EmailMessage:
+    settings = get_settings()
+    message = EmailMessage()
+    # EmailMessage refuses CR/LF in header values, so nothing can smuggle in a header.
+    message["From"] = Address(display_name=settings.sender_name, addr_spec=settings.sender_address)
+    message["To"] = to
+    message["Subject"] = rendered.subject
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = make_msgid(domain=settings.sender_address.rpartition("@")[2] or None)
+    message.set_content(rendered.text)
+    message.add_alternative(rendered.html, subtype="html")
+    return message
+
+
+@cache
+def _client():
+    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5)
+    return boto3.client("sesv2", config=config)
+
+
+def send(to: str, rendered: Rendered) -> str:
+    """Hand the message to SES; returns its MessageId."""
+    settings = get_settings()
+    request: dict = {
+        "FromEmailAddress": settings.sender_address,
+        "Destination": {"ToAddresses": [to]},
+        "Content": {"Raw": {"Data": build_message(to, rendered).as_bytes()}},
+    }
+    if settings.ses_configuration_set:
+        request["ConfigurationSetName"] = settings.ses_configuration_set
+    try:
+        return _client().send_email(**request)["MessageId"]
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in _REJECTED:
+            raise EmailRejected() from exc
+        raise EmailDeliveryFailed() from exc

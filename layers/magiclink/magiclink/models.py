@@ -1,0 +1,220 @@
+"""Shapes on the wire (`*Request` / `*Response`, Stytch's field names) and the stored reader item."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
+
+LOCALES = ("en", "es", "fr", "pt-br")
+
+_LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+
+
+def normalize_email(value: str) -> str:
+    """Trim, lower-case the domain (IDNA-encoded), and refuse anything SES could not deliver to."""
+    value = value.strip()
+    local, sep, domain = value.rpartition("@")
+    if not sep or not local or len(local) > 64 or not _LOCAL_PART.fullmatch(local):
+        raise ValueError("email format is invalid")
+    try:
+        domain = domain.lower().encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise ValueError("email format is invalid") from exc
+    labels = domain.split(".")
+    if len(labels) < 2 or not all(_LABEL.fullmatch(label) for label in labels) or labels[-1].isdigit():
+        raise ValueError("email format is invalid")
+    email = f"{local}@{domain}"
+    if len(email) > 254:
+        raise ValueError("email is longer than 254 characters")
+    return email
+
+
+def normalize_locale(value: str) -> str:
+    locale = value.strip().lower()
+    if locale not in LOCALES:
+        raise ValueError(f"locale must be one of {', '.join(LOCALES)}")
+    return locale
+
+
+Email = Annotated[str, Field(max_length=320), AfterValidator(normalize_email)]
+Locale = Annotated[str, Field(max_length=16), AfterValidator(normalize_locale)]
+Metadata = dict[str, Any]
+NamePart = Annotated[str, Field(max_length=256)]
+
+
+class WireModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strict=True)
+
+
+class Name(WireModel):
+    first_name: NamePart = ""
+    middle_name: NamePart = ""
+    last_name: NamePart = ""
+
+
+class Attributes(WireModel):
+    ip_address: Annotated[str, Field(max_length=64)] | None = None
+    user_agent: Annotated[str, Field(max_length=1024)] | None = None
+
+
+class AuthenticateOptions(WireModel):
+    ip_match_required: StrictBool = False
+    user_agent_match_required: StrictBool = False
+
+
+# --- requests -------------------------------------------------------------------------------
+
+
+class InviteRequest(WireModel):
+    email: Email
+    name: Name | None = None
+    invite_magic_link_url: Annotated[str, Field(max_length=2048)] | None = None
+    invite_expiration_minutes: Annotated[int, Field(strict=True, ge=5, le=10080)] = 60
+    invite_template_id: Annotated[str, Field(max_length=128)] | None = None
+    locale: Locale | None = None
+    attributes: Attributes | None = None
+    trusted_metadata: Metadata | None = None
+    untrusted_metadata: Metadata | None = None
+    # Extensions (not in Stytch's API): the grant's own expiry, its role, reusable links, delivery.
+    access_expiration_minutes: Annotated[int, Field(strict=True, ge=1, le=5_256_000)] | None = None
+    role: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")] = "reader"
+    reusable: StrictBool = False
+    delivery: Literal["email", "none"] = "email"
+
+
+class AuthenticateRequest(WireModel):
+    token: Annotated[str, Field(min_length=1, max_length=512)]
+    session_duration_minutes: Annotated[int, Field(strict=True, ge=5, le=527040)] | None = None
+    session_token: Annotated[str, Field(max_length=512)] | None = None
+    session_jwt: Annotated[str, Field(max_length=8192)] | None = None
+    session_custom_claims: Metadata | None = None
+    code_verifier: Annotated[str, Field(max_length=128)] | None = None
+    attributes: Attributes | None = None
+    options: AuthenticateOptions | None = None
+
+
+class RevokeInviteRequest(WireModel):
+    email: Email
+
+
+# --- responses ------------------------------------------------------------------------------
+
+
+class StytchResponse(BaseModel):
+    request_id: str
+    status_code: int = 200
+
+
+class InviteResponse(StytchResponse):
+    user_id: str
+    email_id: str
+    grant_id: str
+    grant_renewed: bool = Field(description="True when an expired or revoked grant was renewed")
+    magic_link_url: str | None = Field(default=None, description="Only when delivery is none")
+
+
+class UserEmail(BaseModel):
+    email_id: str
+    email: str
+    verified: bool
+
+
+class User(BaseModel):
+    user_id: str
+    emails: list[UserEmail]
+    status: Literal["pending", "active"]
+    name: Name
+    created_at: str
+    trusted_metadata: Metadata
+    untrusted_metadata: Metadata
+    roles: list[str]
+    is_locked: bool = False
+    phone_numbers: list[Any] = []
+    webauthn_registrations: list[Any] = []
+    providers: list[Any] = []
+    totps: list[Any] = []
+    crypto_wallets: list[Any] = []
+    biometric_registrations: list[Any] = []
+    password: None = None
+
+
+class AuthenticateResponse(StytchResponse):
+    user_id: str
+    method_id: str
+    user: User
+    session_token: str = ""
+    session_jwt: str = ""
+    session: dict[str, Any] | None = None
+    reset_sessions: bool = False
+    grant_id: str
+    role: str
+
+
+class RevokeInviteResponse(StytchResponse):
+    pass
+
+
+class ErrorResponse(BaseModel):
+    status_code: int
+    request_id: str
+    error_type: str
+    error_message: str
+    error_url: str
+
+
+# --- storage --------------------------------------------------------------------------------
+
+UserStatus = Literal["pending", "active"]
+GrantStatus = Literal["pending", "active", "revoked", "expired"]
+
+
+class Reader(BaseModel):
+    """One reader: the user, their grant, and their current link (only its hash). One DynamoDB item."""
+
+    user_id: str
+    email_id: str
+    email: str
+    name: Name = Name()
+    user_status: UserStatus = "pending"
+    created_at: int
+    locale: str = "en"
+    trusted_metadata: Metadata = {}
+    untrusted_metadata: Metadata = {}
+    grant_id: str
+    role: str = "reader"
+    grant_status: GrantStatus = "pending"
+    invited_at: int
+    invited_by: str
+    access_expires_at: int | None = None
+    last_authenticated_at: int | None = None
+    authentication_count: int = 0
+    revoked_at: int | None = None
+    revoked_by: str | None = None
+    link_hash: str | None = None
+    link_issued_at: int | None = None
+    link_expires_at: int | None = None
+    link_used_at: int | None = None
+    link_reusable: bool = False
+    link_url: str | None = None
+    invite_attributes: Attributes | None = None
+
+
+def iso(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def user_of(reader: Reader) -> User:
+    return User(
+        user_id=reader.user_id,
+        emails=[UserEmail(email_id=reader.email_id, email=reader.email, verified=reader.user_status == "active")],
+        status=reader.user_status,
+        name=reader.name,
+        created_at=iso(reader.created_at),
+        trusted_metadata=reader.trusted_metadata,
+        untrusted_metadata=reader.untrusted_metadata,
+        roles=[reader.role],
+    )

@@ -1,0 +1,40 @@
+"""Deployment settings: one pydantic model, validated from the environment once per container."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+
+from pydantic import BaseModel, Field, field_validator
+
+
+class Settings(BaseModel):
+    table_name: str
+    credentials_secret_id: str = Field(description="Secret holding {project_id, secret}")
+    token_key_secret_id: str = Field(description="Secret holding {kid, key}, the token HMAC key")
+    secrets_max_age: int = Field(default=300, ge=0, description="Seconds a fetched secret is cached")
+    project_name: str = "Magic Link"
+    sender_address: str = ""
+    sender_name: str = ""
+    ses_configuration_set: str = ""
+    redirect_urls: tuple[str, ...] = ()
+    revoked_retention_days: int = Field(default=30, ge=1, le=3650)
+    cleanup_lookback_days: int = Field(default=30, ge=1, le=366)
+    error_docs_url: str = "https://stytch.com/docs/api/errors/{status_code}#{error_type}"
+
+    @field_validator("redirect_urls", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(u.strip() for u in value.split(",") if u.strip())
+        return value
+
+    @property
+    def default_redirect_url(self) -> str | None:
+        return self.redirect_urls[0] if self.redirect_urls else None
+
+
+@cache
+def get_settings() -> Settings:
+    fields = Settings.model_fields
+    return Settings.model_validate({k: os.environ[k.upper()] for k in fields if k.upper() in os.environ})

@@ -1,0 +1,187 @@
+"""`make run`: the Docker-free `sam local start-api`. The template's routes on 127.0.0.1:$PORT, backed by moto.
+
+Besides the template's routes it serves:
+  GET    /_local/health        200 {"status": "ok"} once everything is provisioned
+  GET    /_local/outbox.json   every email sent: to, from, subject, html, text, links, sent_at
+  DELETE /_local/outbox.json   empties the outbox
+  GET    /_local/callback      stands in for your app's page that receives ?token=...
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+from moto.server import ThreadedMotoServer
+
+from . import stack
+from .cfn import Template
+
+MAX_BODY = 10 * 1024 * 1024  # API Gateway's own payload limit; the functions enforce their smaller one
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LocalStack:
+    """moto on a loopback port, provisioned from the template, and the functions ready to call."""
+
+    def __init__(self, base_url: str, env_overrides: dict[str, str] | None = None):
+        self.moto_port = free_port()
+        self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
+        self.endpoint = f"http://127.0.0.1:{self.moto_port}"
+        self.template = Template()
+        self.base_url = base_url
+        self.env_overrides = env_overrides
+        self.functions = stack.Functions(self.template)
+        self.outbox = stack.Outbox()
+
+    def start(self) -> None:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
+        self.moto.start()
+        os.environ.update(stack.aws_environment(self.endpoint))
+        os.environ.update(stack.function_environment(self.template, self.base_url, self.env_overrides))
+        stack.provision(self.template)
+
+    def stop(self) -> None:
+        self.moto.stop()
+
+
+def make_handler(local: LocalStack) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "magiclink-local"
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the stdlib's name
+            # The request line carries query strings (tokens): log method and path only.
+            sys.stderr.write(f"{self.command} {urlsplit(self.path).path} -> {args[1] if len(args) > 1 else ''}\n")
+
+        def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+            self.send_response(status)
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def _json(self, status: int, value: object) -> None:
+            self._send(status, json.dumps(value, indent=2).encode(), {"Content-Type": "application/json"})
+
+        def _local(self, path: str, query: dict[str, str]) -> bool:
+            if path == "/_local/health" and self.command == "GET":
+                self._json(200, {"status": "ok", "aws_endpoint": local.endpoint})
+            elif path == "/_local/outbox.json" and self.command == "GET":
+                self._json(200, [m.as_json() for m in local.outbox.messages()])
+            elif path == "/_local/outbox.json" and self.command == "DELETE":
+                local.outbox.clear()
+                self._json(200, [])
+            elif path == "/_local/callback" and self.command in ("GET", "HEAD"):
+                token = html.escape(query.get("token", ""))
+                page = (
+                    "<!DOCTYPE html><meta charset=utf-8><title>Your app</title>"
+                    "<h1>Your app received a magic-link token</h1>"
+                    "<p>An app backend now calls <code>POST /v1/magic_links/authenticate</code> with it:</p>"
+                    f"<pre>{token}</pre>"
+                )
+                self._send(200, page.encode(), {"Content-Type": "text/html; charset=utf-8"})
+            else:
+                return False
+            return True
+
+        def _dispatch(self) -> None:
+            url = urlsplit(self.path)
+            query = dict(parse_qsl(url.query, keep_blank_values=True))
+            if url.path.startswith("/_local/") and self._local(url.path, query):
+                return
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY:
+                self._json(413, {"message": "Request Entity Too Large"})
+                return
+            body = self.rfile.read(length) if length else None
+            matched = local.functions.match(self.command, url.path)
+            if matched is None:
+                self._json(404, {"message": "Not Found"})  # what API Gateway itself answers
+                return
+            logical_id, route_key, path_parameters = matched
+            event = stack.http_event(
+                self.command,
+                url.path,
+                route=route_key,
+                query=query,
+                headers=dict(self.headers.items()),
+                body=body,
+                path_parameters=path_parameters,
+                source_ip=self.client_address[0],
+            )
+            try:
+                response = local.functions.invoke(logical_id, event)
+            except Exception as exc:  # what API Gateway answers when the function itself fails
+                sys.stderr.write(f"{logical_id} failed: {exc!r}\n")
+                self._json(500, {"message": "Internal Server Error"})
+                return
+            payload = response.get("body") or ""
+            raw = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode()
+            headers = dict(response.get("headers") or {})
+            for key, values in (response.get("multiValueHeaders") or {}).items():
+                headers[key] = ", ".join(values)
+            headers.pop("Content-Length", None)
+            self.send_response(response.get("statusCode", 200))
+            for key, value in headers.items():
+                self.send_header(key, value)
+            for cookie in response.get("cookies") or []:
+                self.send_header("Set-Cookie", cookie)
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(raw)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
+
+    return Handler
+
+
+def main() -> None:
+    port = int(os.environ.get("PORT", "3000"))
+    base_url = f"http://127.0.0.1:{port}"
+    local = LocalStack(base_url)
+    local.start()
+    server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(local))
+    server.daemon_threads = True
+    project_id, secret = stack.credentials()
+    print(
+        f"Magic-link service running at {base_url}\n"
+        f"  project_id: {project_id}\n  secret:     {secret}\n"
+        f"  outbox:     {base_url}/_local/outbox.json\n"
+        "Ctrl-C stops it.",
+        flush=True,
+    )
+
+    def shutdown(*_: object) -> None:
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, shutdown)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        local.stop()
+        print("Stopped.", flush=True)
+
+
+if __name__ == "__main__":
+    main()
