@@ -33,7 +33,9 @@ def main(argv: list[str]) -> int:
     template = Template()
     functions = stack.Functions(template)
     if logical_id not in functions.functions:
-        print(f"No function {logical_id!r} in template.yaml; there are: {', '.join(functions.functions)}", file=sys.stderr)
+        print(
+            f"No function {logical_id!r} in template.yaml; there are: {', '.join(functions.functions)}", file=sys.stderr
+        )
         return 2
     event = json.loads(Path(event_path).read_text())
     base_url = f"http://127.0.0.1:{os.environ.get('PORT', '3000')}"

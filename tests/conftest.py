@@ -1,0 +1,77 @@
+"""Fixtures: moto provisioned from template.yaml, the template's functions, and real API Gateway v2 events."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from moto import mock_aws
+from support import Api
+
+from local import stack
+from local.cfn import Template
+from magiclink import credentials, mailer, settings, store
+
+TEMPLATE = Template()
+BASE_URL = "http://127.0.0.1:3000"
+
+# Lambda sets a function's environment before its code is imported; powertools reads these at import.
+os.environ.update(
+    {k: v for k, v in stack.function_environment(TEMPLATE, BASE_URL).items() if k.startswith("POWERTOOLS_")}
+)
+
+
+def reset_caches() -> None:
+    """Each test is a fresh container: settings, cached secrets and clients are rebuilt."""
+    settings.get_settings.cache_clear()
+    credentials._provider.cache_clear()
+    store._client.cache_clear()
+    mailer._client.cache_clear()
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    for key in list(os.environ):
+        if key.startswith(("AWS_ENDPOINT_URL", "MAGICLINK_")):
+            monkeypatch.delenv(key)
+    for key, value in stack.aws_environment(None).items():
+        monkeypatch.setenv(key, value)
+    for key, value in stack.function_environment(TEMPLATE, BASE_URL).items():
+        monkeypatch.setenv(key, value)
+    with mock_aws():
+        reset_caches()
+        stack.provision(TEMPLATE)
+        yield
+    reset_caches()
+
+
+@pytest.fixture(scope="session")
+def functions():
+    return stack.Functions(TEMPLATE)
+
+
+@pytest.fixture
+def api(aws, functions) -> Api:
+    return Api(functions)
+
+
+@pytest.fixture
+def outbox(aws) -> stack.Outbox:
+    return stack.Outbox()
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Moves the service's clock: clock.advance(seconds)."""
+    from magiclink import grants
+
+    class Clock:
+        offset = 0
+
+        def advance(self, seconds: int) -> None:
+            self.offset += seconds
+
+    c = Clock()
+    real = grants._now
+    monkeypatch.setattr(grants, "_now", lambda: real() + c.offset)
+    return c

@@ -1,0 +1,128 @@
+"""template.yaml: what is deployed, and that functions get only the permissions they use."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+
+from local.cfn import ROOT, Template
+
+TEMPLATE = Template()
+RESOURCES = TEMPLATE.resources
+FUNCTIONS = TEMPLATE.functions()
+
+
+def _statements(logical_id: str) -> list[dict]:
+    return [s for p in RESOURCES[logical_id]["Properties"]["Policies"] for s in p["Statement"]]
+
+
+def _actions(logical_id: str) -> set[str]:
+    found = set()
+    for statement in _statements(logical_id):
+        actions = statement["Action"]
+        found |= {actions} if isinstance(actions, str) else set(actions)
+    return found
+
+
+def test_functions_run_python_313_on_arm64_with_the_shared_layer():
+    globals_ = TEMPLATE.doc["Globals"]["Function"]
+    assert globals_["Runtime"] == "python3.13"
+    assert globals_["Architectures"] == ["arm64"]
+    assert globals_["Layers"] == [{"Ref": "MagicLinkLayer"}]
+    layer = RESOURCES["MagicLinkLayer"]
+    assert layer["Metadata"]["BuildMethod"] == "python3.13"
+    assert layer["Properties"]["ContentUri"] == "layers/magiclink/"
+
+
+def test_the_api_routes_are_stytchs_and_each_has_its_own_function():
+    routes = {f"{r.method} {r.path}": fn.logical_id for fn in FUNCTIONS.values() for r in fn.routes}
+    assert routes == {
+        "POST /v1/magic_links/email/invite": "InviteFunction",
+        "POST /v1/magic_links/authenticate": "AuthenticateFunction",
+        "POST /v1/magic_links/email/revoke_invite": "RevokeFunction",
+    }
+    assert FUNCTIONS["CleanupFunction"].schedule == {"Ref": "CleanupSchedule"}
+
+
+def test_every_route_has_a_sample_event_and_every_event_a_route():
+    routes = {f"{r.method} {r.path}" for fn in FUNCTIONS.values() for r in fn.routes}
+    events = [json.loads(p.read_text()) for p in sorted((ROOT / "events").glob("*.json"))]
+    api_events = {e["routeKey"] for e in events if e.get("version") == "2.0"}
+    assert api_events == routes
+    assert any(e.get("detail-type") == "Scheduled Event" for e in events)
+
+
+def test_the_table_is_on_demand_with_ttl_point_in_time_recovery_and_the_expiry_index():
+    props = RESOURCES["Table"]["Properties"]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "ttl", "Enabled": True}
+    assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    (index,) = props["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "by_expiry"
+    assert [k["AttributeName"] for k in index["KeySchema"]] == ["expiry_bucket", "ttl"]
+
+
+@pytest.mark.parametrize(
+    ("function", "allowed"),
+    [
+        (
+            "InviteFunction",
+            {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"}
+            | {"ses:SendEmail", "ses:SendRawEmail"},
+        ),
+        ("AuthenticateFunction", {"dynamodb:UpdateItem", "secretsmanager:GetSecretValue"}),
+        ("RevokeFunction", {"dynamodb:GetItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"}),
+        ("CleanupFunction", {"dynamodb:Query", "dynamodb:DeleteItem"}),
+    ],
+)
+def test_each_function_gets_exactly_the_actions_it_calls(function, allowed):
+    assert _actions(function) == allowed
+    for statement in _statements(function):
+        assert statement["Resource"] != "*"
+
+
+def test_only_the_invite_function_reads_the_token_key_secret_besides_authenticate():
+    readers = {
+        fid
+        for fid in FUNCTIONS
+        if "secretsmanager:GetSecretValue" in _actions(fid)
+        and any(
+            {"Ref": "TokenKeySecret"} in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
+            for s in _statements(fid)
+        )
+    }
+    assert readers == {"InviteFunction", "AuthenticateFunction"}
+
+
+def test_secrets_are_generated_never_plain_parameters_or_environment():
+    for name in ("CredentialsSecret", "TokenKeySecret"):
+        assert "GenerateSecretString" in RESOURCES[name]["Properties"]
+    env = TEMPLATE.doc["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["CREDENTIALS_SECRET_ID"] == {"Ref": "CredentialsSecret"}
+    assert all(k.endswith("_SECRET_ID") for k in env if "SECRET" in k)
+
+
+def test_only_store_and_mailer_import_boto3():
+    package = ROOT / "layers" / "magiclink" / "magiclink"
+    importers = set()
+    for path in package.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            if any(n.split(".")[0] in ("boto3",) for n in names):
+                importers.add(path.name)
+    assert importers == {"store.py", "mailer.py"}
+
+
+def test_handlers_are_thin():
+    for fn in FUNCTIONS.values():
+        source = (Path(fn.code_uri) / "app.py").read_text()
+        assert "boto3" not in source
+        assert len(source.splitlines()) < 40, fn.logical_id

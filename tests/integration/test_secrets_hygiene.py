@@ -1,0 +1,40 @@
+"""Tokens, hashes, the token key and the API secret never reach a log line or a metric."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import boto3
+from support import last_token
+
+from local import stack
+
+
+def test_no_secret_reaches_the_logs_even_at_debug(api, outbox, capsys, caplog):
+    from magiclink.observability import logger
+
+    logger.setLevel(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger=logger.name)
+    try:
+        api.invite()
+        token = last_token(outbox)
+        api.authenticate(token)
+        api.authenticate(token)
+        api.invite("bob@example.com")
+        api.revoke("bob@example.com")
+    finally:
+        logger.setLevel(logging.INFO)
+
+    sm = boto3.client("secretsmanager")
+    names = stack.local_names()
+    key = json.loads(sm.get_secret_value(SecretId=names["TokenKeySecret"])["SecretString"])["key"]
+    _, secret = stack.credentials()
+    items = boto3.client("dynamodb").scan(TableName=names["Table"])["Items"]
+    link_hashes = [i["link_hash"]["S"] for i in items if "link_hash" in i]
+
+    captured = capsys.readouterr()
+    written = captured.out + captured.err + caplog.text
+    assert "invite issued" in written  # the logs were captured at all
+    for needle in [token, key, secret, *link_hashes]:
+        assert needle not in written
