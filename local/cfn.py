@@ -111,13 +111,33 @@ class Template:
         return tables
 
 
-def resolve(value: Any, refs: dict[str, str]) -> str:
-    """Resolve the intrinsic functions the template's environment uses (Ref and Sub over `refs`)."""
+def condition(value: Any, refs: dict[str, str], conditions: dict[str, Any]) -> bool:
+    """Evaluate a template condition (Fn::Equals, Not, And, Or, and named conditions)."""
+    if "Condition" in value:
+        return condition(conditions[value["Condition"]], refs, conditions)
+    if "Fn::Equals" in value:
+        left, right = value["Fn::Equals"]
+        return resolve(left, refs, conditions) == resolve(right, refs, conditions)
+    if "Fn::Not" in value:
+        return not condition(value["Fn::Not"][0], refs, conditions)
+    if "Fn::And" in value:
+        return all(condition(v, refs, conditions) for v in value["Fn::And"])
+    if "Fn::Or" in value:
+        return any(condition(v, refs, conditions) for v in value["Fn::Or"])
+    raise ValueError(f"unsupported condition {value!r}")
+
+
+def resolve(value: Any, refs: dict[str, str], conditions: dict[str, Any] | None = None) -> str:
+    """Resolve the intrinsic functions the template's environment uses (Ref, Sub, Join, If over `refs`)."""
+    if isinstance(value, dict) and "Fn::If" in value:
+        name, if_true, if_false = value["Fn::If"]
+        chosen = if_true if condition(conditions[name], refs, conditions) else if_false
+        return resolve(chosen, refs, conditions)
     if isinstance(value, dict) and "Ref" in value:
         return refs[value["Ref"]]
     if isinstance(value, dict) and "Fn::Sub" in value:
         return re.sub(r"\$\{([\w:.]+)\}", lambda m: refs[m.group(1)], value["Fn::Sub"])
     if isinstance(value, dict) and "Fn::Join" in value:
         sep, parts = value["Fn::Join"]
-        return sep.join(resolve(p, refs) for p in parts)
+        return sep.join(resolve(p, refs, conditions) for p in parts)
     return str(value)

@@ -79,12 +79,16 @@ def function_environment(template: Template, base_url: str, overrides: dict[str,
         "ProjectId": project_id,
         "RedirectUrls": f"{base_url}/_local/callback",
         "SesConfigurationSet": "",
+        "PublicBaseUrl": base_url,
     }
     refs = parameters | local_names() | {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT_ID}
     merged: dict[str, str] = {}
     for fn in template.functions().values():
         for key, value in fn.environment.items():
-            resolved = overrides.get(key) if overrides and key in overrides else resolve(value, refs)
+            if overrides and key in overrides:
+                resolved = overrides[key]
+            else:
+                resolved = resolve(value, refs, template.doc.get("Conditions", {}))
             if merged.setdefault(key, resolved) != resolved:
                 raise ValueError(f"{key} differs between functions; the local stack runs them in one process")
     return merged

@@ -63,7 +63,7 @@ def outbox(aws) -> stack.Outbox:
 @pytest.fixture
 def clock(monkeypatch):
     """Moves the service's clock: clock.advance(seconds)."""
-    from magiclink import grants
+    from magiclink import clock
 
     class Clock:
         offset = 0
@@ -72,6 +72,6 @@ def clock(monkeypatch):
             self.offset += seconds
 
     c = Clock()
-    real = grants._now
-    monkeypatch.setattr(grants, "_now", lambda: real() + c.offset)
+    real = clock.now
+    monkeypatch.setattr(clock, "now", lambda: real() + c.offset)
     return c

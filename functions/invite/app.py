@@ -8,7 +8,7 @@ app = http.make_resolver()
 
 @app.post("/v1/magic_links/email/invite")
 def invite(body: InviteRequest) -> InviteResponse:
-    invited = grants.invite(body)
+    invited = grants.invite(body, by=http.api_principal())
     return InviteResponse(
         request_id=http.request_id(app.current_event.raw_event),
         user_id=invited.reader.user_id,

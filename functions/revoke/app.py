@@ -8,7 +8,7 @@ app = http.make_resolver()
 
 @app.post("/v1/magic_links/email/revoke_invite")
 def revoke_invite(body: RevokeInviteRequest) -> RevokeInviteResponse:
-    grants.revoke_invite(body.email)
+    grants.revoke_invite(body.email, by=http.api_principal())
     return RevokeInviteResponse(request_id=http.request_id(app.current_event.raw_event))
 
 

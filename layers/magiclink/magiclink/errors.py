@@ -52,6 +52,16 @@ class InviteAlreadyAccepted(BadRequest):
     )
 
 
+class GrantNotActive(BadRequest):
+    error_type = "grant_not_active"
+    default_message = "This reader's access was revoked or has expired; invite them again to renew it."
+
+
+class InvalidCursor(BadRequest):
+    error_type = "invalid_cursor"
+    default_message = "cursor is invalid: pass back the next_cursor of the previous page, with the same filters."
+
+
 class UnsupportedFeature(BadRequest):
     error_type = "unsupported_parameter"
 
@@ -84,6 +94,12 @@ class RouteNotFound(ServiceError):
     status_code = 404
     error_type = "route_not_found"
     default_message = "No such endpoint."
+
+
+class TooManyRequests(ServiceError):
+    status_code = 429
+    error_type = "too_many_requests"
+    default_message = "Too many requests for this email. Retry after the time given in Retry-After."
 
 
 class PayloadTooLarge(ServiceError):

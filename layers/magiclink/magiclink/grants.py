@@ -2,29 +2,30 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from . import links, mailer, store, tokens
+from . import clock, links, mailer, store, tokens
 from .credentials import project_credentials, token_key
 from .errors import (
     EmailNotFound,
+    GrantNotActive,
     InvalidTemplateId,
     InviteAlreadyAccepted,
     MagicLinkNotFound,
     ServiceUnavailable,
+    TooManyRequests,
     UnableToAuthMagicLink,
     UnsupportedFeature,
 )
-from .models import AuthenticateRequest, InviteRequest, Reader
+from .models import AuthenticateRequest, HistoryEvent, InviteRequest, Reader, ReaderLinkRequest
 from .observability import logger, metrics
 from .settings import get_settings
 
 DEFAULT_INVITE_TEMPLATE = "invite"
+LOGIN_TEMPLATE = "login"
 _CREATE_ATTEMPTS = 3
 
 
@@ -35,23 +36,29 @@ class Invited:
     magic_link_url: str | None
 
 
-def _now() -> int:
-    return int(time.time())
+def _reader_id(email: str) -> str:
+    user_id = store.find_user_id(email)
+    if user_id is None:
+        raise EmailNotFound()
+    return user_id
 
 
 def _user_uuid(user_id: str) -> uuid.UUID:
     return uuid.UUID(user_id[-36:])
 
 
-def _duration(minutes: int) -> str:
-    """'2 hours', '1 day and 3 hours', '45 minutes': the link lifetime as the email states it."""
-    parts = []
-    days, rest = divmod(minutes, 1440)
-    hours, mins = divmod(rest, 60)
-    for value, unit in ((days, "day"), (hours, "hour"), (mins, "minute")):
-        if value:
-            parts.append(f"{value} {unit}{'s' if value != 1 else ''}")
-    return " and ".join(parts)
+def _send(template_id: str, reader: Reader, locale: str | None, *, url: str, minutes: int, reusable: bool) -> None:
+    rendered = mailer.render(
+        template_id,
+        locale or reader.locale,
+        project=get_settings().project_name,
+        name=" ".join(p for p in (reader.name.first_name, reader.name.last_name) if p),
+        link=url,
+        minutes=minutes,
+        reusable=reusable,
+    )
+    mailer.send(reader.email, rendered)
+    metrics.add_metric(name="EmailsSent", unit=MetricUnit.Count, value=1)
 
 
 def _profile(request: InviteRequest) -> dict:
@@ -66,7 +73,7 @@ def _profile(request: InviteRequest) -> dict:
     return {k: v for k, v in given.items() if v is not None}
 
 
-def _issue(request: InviteRequest, target: str, now: int) -> tuple[Reader, str, bool]:
+def _issue(request: InviteRequest, target: str, now: int, by: str) -> tuple[Reader, str, bool]:
     """Write the invite: a new reader, or a new link on the existing one. Returns (reader, token, renewed).
 
     Races are settled by conditional writes: a lost claim on the email re-reads and reissues instead.
@@ -74,32 +81,35 @@ def _issue(request: InviteRequest, target: str, now: int) -> tuple[Reader, str, 
     credentials = project_credentials()
     key = token_key()
     env = credentials.environment
-    terms = {
-        "link_expires_at": now + request.invite_expiration_minutes * 60,
-        "link_reusable": request.reusable,
-        "link_url": target,
-        "invited_by": credentials.project_id,
+    grant = {
         "role": request.role,
         "access_expires_at": (
             None if request.access_expiration_minutes is None else now + request.access_expiration_minutes * 60
         ),
     }
+    terms = {
+        "link_expires_at": now + request.invite_expiration_minutes * 60,
+        "link_reusable": request.reusable,
+        "link_url": target,
+        "invited_by": by,
+    }
     for _ in range(_CREATE_ATTEMPTS):
         user_id = store.find_user_id(request.email)
         if user_id is not None:
             token = tokens.new_token(_user_uuid(user_id))
-            link = dict(terms, now=now, link_hash=tokens.token_hash(key, token), profile=_profile(request))
+            link = dict(terms, now=now, link_hash=tokens.token_hash(key, token), grant=grant, profile=_profile(request))
             try:
                 return store.reissue_link(user_id, renew=False, **link), token, False
             except store.ConditionFailed as failed:
                 if failed.item is not None:  # revoked or expired: renew the grant
-                    return store.reissue_link(user_id, renew=True, **link), token, True
+                    return store.reissue_link(user_id, renew=True, event="renewed", **link), token, True
             # Otherwise the pointer outlived its reader (a revoked invite being cleaned up): start afresh.
         user_uuid = uuid.uuid4()
         token = tokens.new_token(user_uuid)
         reader = Reader.model_validate(
             {
                 **terms,
+                **grant,
                 **_profile(request),
                 "user_id": f"user-{env}-{user_uuid}",
                 "email_id": f"email-{env}-{uuid.uuid4()}",
@@ -109,6 +119,7 @@ def _issue(request: InviteRequest, target: str, now: int) -> tuple[Reader, str, 
                 "invited_at": now,
                 "link_hash": tokens.token_hash(key, token),
                 "link_issued_at": now,
+                "history": [HistoryEvent(at=now, event="invited", by=by)],
             }
         )
         try:
@@ -119,29 +130,26 @@ def _issue(request: InviteRequest, target: str, now: int) -> tuple[Reader, str, 
     raise ServiceUnavailable("Too many concurrent invites for this email; retry.", headers={"Retry-After": "1"})
 
 
-def invite(request: InviteRequest) -> Invited:
+def invite(request: InviteRequest, *, by: str) -> Invited:
     """Create or reuse the user, create or renew the grant, issue a new link (older ones stop working), send it."""
-    now = _now()
+    now = clock.now()
     target = links.redirect_target(request.invite_magic_link_url)
     template_id = request.invite_template_id or DEFAULT_INVITE_TEMPLATE
     if not mailer.template_exists(template_id):
         raise InvalidTemplateId()
 
-    reader, token, renewed = _issue(request, target, now)
+    reader, token, renewed = _issue(request, target, now, by)
     logger.append_keys(user_id=reader.user_id, grant_id=reader.grant_id)
     url = links.with_token(target, token)
     if request.delivery == "email":
-        rendered = mailer.render(
+        _send(
             template_id,
-            request.locale or reader.locale,
-            project=get_settings().project_name,
-            name=" ".join(p for p in (reader.name.first_name, reader.name.last_name) if p),
-            link=url,
-            expires_in=_duration(request.invite_expiration_minutes),
+            reader,
+            request.locale,
+            url=url,
+            minutes=request.invite_expiration_minutes,
             reusable=request.reusable,
         )
-        mailer.send(request.email, rendered)
-        metrics.add_metric(name="InviteEmailsSent", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="Invites", unit=MetricUnit.Count, value=1)
     if renewed:
         metrics.add_metric(name="GrantsRenewed", unit=MetricUnit.Count, value=1)
@@ -172,7 +180,7 @@ def authenticate(request: AuthenticateRequest) -> Reader:
         raise MagicLinkNotFound()
     user_id = f"user-{project_credentials().environment}-{user_uuid}"
     try:
-        reader = store.consume_link(user_id, tokens.token_hash(token_key(), request.token), now=_now())
+        reader = store.consume_link(user_id, tokens.token_hash(token_key(), request.token), now=clock.now())
     except store.ConditionFailed as failed:
         metrics.add_metric(name="AuthenticationsRefused", unit=MetricUnit.Count, value=1)
         if failed.item is None:
@@ -186,39 +194,93 @@ def authenticate(request: AuthenticateRequest) -> Reader:
     return reader
 
 
-def revoke_invite(email: str) -> None:
-    """End a pending invite; its link stops working at once. Revoking a revoked invite again is fine."""
-    user_id = store.find_user_id(email)
-    if user_id is None:
-        raise EmailNotFound()
-    now = _now()
-    delete_at = now + get_settings().revoked_retention_days * 86400
+def send_link(
+    email: str,
+    request: ReaderLinkRequest,
+    *,
+    by: str,
+    cooldown: int | None = None,
+) -> tuple[Reader, str]:
+    """A new link for a reader whose grant is live; older links stop working. Returns (reader, url).
+
+    `cooldown` (seconds) refuses it with 429 while the current link is younger than that.
+    """
+    now = clock.now()
+    user_id = _reader_id(email)
+    target = links.redirect_target(request.magic_link_url)
+    token = tokens.new_token(_user_uuid(user_id))
     try:
-        store.revoke_invite(user_id, now=now, by=project_credentials().project_id, delete_at=delete_at)
+        reader = store.reissue_link(
+            user_id,
+            renew=False,
+            now=now,
+            link_hash=tokens.token_hash(token_key(), token),
+            link_expires_at=now + request.link_expiration_minutes * 60,
+            link_reusable=request.reusable,
+            link_url=target,
+            invited_by=by,
+            grant=None,
+            profile={"locale": request.locale} if request.locale else {},
+            not_since=None if cooldown is None else now - cooldown,
+        )
     except store.ConditionFailed as failed:
         if failed.item is None:
             raise EmailNotFound() from None
+        if failed.item.grant_status_at(now) in ("revoked", "expired"):
+            raise GrantNotActive() from None
+        retry = max(1, (failed.item.link_issued_at or now) + (cooldown or 0) - now)
+        raise TooManyRequests(headers={"Retry-After": str(retry)}) from None
+    logger.append_keys(user_id=reader.user_id, grant_id=reader.grant_id)
+    url = links.with_token(target, token)
+    if request.delivery == "email":
+        _send(
+            LOGIN_TEMPLATE,
+            reader,
+            request.locale,
+            url=url,
+            minutes=request.link_expiration_minutes,
+            reusable=request.reusable,
+        )
+    metrics.add_metric(name="LinksIssued", unit=MetricUnit.Count, value=1)
+    logger.info("link issued", extra={"delivery": request.delivery})
+    return reader, url
+
+
+def deactivate_link(email: str, *, by: str) -> Reader:
+    """The reader's links stop working; their access stays and they may ask for a new link."""
+    try:
+        reader = store.deactivate_link(_reader_id(email), now=clock.now(), by=by)
+    except store.ConditionFailed:
+        raise EmailNotFound() from None
+    logger.append_keys(user_id=reader.user_id, grant_id=reader.grant_id)
+    metrics.add_metric(name="LinksDeactivated", unit=MetricUnit.Count, value=1)
+    logger.info("link deactivated")
+    return reader
+
+
+def _revoke(email: str, *, by: str, pending_only: bool) -> Reader:
+    now = clock.now()
+    user_id = _reader_id(email)
+    delete_at = now + get_settings().revoked_retention_days * 86400
+    try:
+        reader = store.revoke(user_id, now=now, by=by, delete_at=delete_at, pending_only=pending_only)
+    except store.ConditionFailed as failed:
+        if failed.item is None:
+            raise EmailNotFound() from None
+        if failed.item.grant_status == "revoked":
+            return failed.item  # revoking again changes nothing, and keeps who revoked first
         raise InviteAlreadyAccepted() from None
-    logger.append_keys(user_id=user_id)
-    metrics.add_metric(name="InvitesRevoked", unit=MetricUnit.Count, value=1)
-    logger.info("invite revoked")
+    logger.append_keys(user_id=reader.user_id, grant_id=reader.grant_id)
+    metrics.add_metric(name="AccessRevoked", unit=MetricUnit.Count, value=1)
+    logger.info("access revoked", extra={"pending_only": pending_only})
+    return reader
 
 
-def cleanup(now: int | None = None) -> dict[str, int]:
-    """Delete revoked readers whose retention has passed, found through the expiry index (no scan).
+def revoke_invite(email: str, *, by: str) -> Reader:
+    """End a pending invite; its link stops working at once. Revoking a revoked invite again is fine."""
+    return _revoke(email, by=by, pending_only=True)
 
-    Looks back `cleanup_lookback_days` day buckets; anything older is left to DynamoDB's TTL.
-    Idempotent: an interrupted run leaves the rest in the index for the next one.
-    """
-    now = _now() if now is None else now
-    lookback = get_settings().cleanup_lookback_days
-    today = datetime.fromtimestamp(now, UTC)
-    found = deleted = 0
-    for days_ago in range(lookback, -1, -1):
-        bucket = store.expiry_bucket(int((today - timedelta(days=days_ago)).timestamp()))
-        for user_id, email in store.expired_readers(bucket, now=now):
-            found += 1
-            deleted += store.delete_reader(user_id, email, now=now)
-    metrics.add_metric(name="CleanupDeleted", unit=MetricUnit.Count, value=deleted)
-    logger.info("cleanup finished", extra={"found": found, "deleted": deleted, "buckets": lookback + 1})
-    return {"found": found, "deleted": deleted}
+
+def revoke_access(email: str, *, by: str) -> Reader:
+    """End a reader's access, whatever its state: links stop working and requests are refused."""
+    return _revoke(email, by=by, pending_only=False)

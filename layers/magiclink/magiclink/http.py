@@ -6,6 +6,7 @@ import base64
 import binascii
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
@@ -14,7 +15,7 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from . import errors
 from .credentials import project_credentials
-from .models import ErrorResponse
+from .models import ErrorResponse, normalize_email
 from .observability import logger, metrics
 from .settings import get_settings
 
@@ -53,7 +54,7 @@ def error_response(error: errors.ServiceError, event: dict) -> Response:
 
 def _describe(error: dict) -> tuple[str | None, str]:
     """(the field, a sentence) for one pydantic error, without echoing the rejected value."""
-    loc = [str(part) for part in error.get("loc", ()) if part != "body"]
+    loc = [str(part) for part in error.get("loc", ())][1:]  # drop where it was: body, query or path
     if error.get("type") == "json_invalid":
         return None, "The request body is not valid JSON."
     if error.get("type") == "missing" and not loc:
@@ -99,6 +100,38 @@ def make_resolver() -> APIGatewayHttpResolver:
     return app
 
 
+def api_principal() -> str:
+    """Who an HTTP Basic request acts as, for the record: the project (admins signed in by name come later)."""
+    return project_credentials().project_id
+
+
+def email_param(value: str) -> str:
+    """An email from the path (percent-decoded: `@` often arrives as %40); normalised, or 400 invalid_email."""
+    try:
+        return normalize_email(unquote(value))
+    except ValueError as exc:
+        raise errors.InvalidEmail(f"email: {exc}") from None
+
+
+def html_page(body: str, status_code: int = 200) -> Response:
+    """An HTML answer with headers that keep it out of frames and caches and away from other origins."""
+    return Response(
+        status_code=status_code,
+        content_type="text/html; charset=utf-8",
+        body=body,
+        headers={
+            "Content-Security-Policy": (
+                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+                "frame-ancestors 'none'; base-uri 'none'"
+            ),
+            "X-Frame-Options": "DENY",
+            "Referrer-Policy": "no-referrer",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
 def _header(event: dict, name: str) -> str | None:
     return next((v for k, v in (event.get("headers") or {}).items() if k.lower() == name), None)
 
@@ -116,22 +149,29 @@ def _check_basic_auth(event: dict) -> None:
         raise errors.Unauthorized()
 
 
-def _check_body(event: dict) -> None:
+def _check_body(event: dict, content_types: tuple[str, ...]) -> None:
     body = event.get("body") or ""
     size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
     if size > MAX_BODY_BYTES:
         raise errors.PayloadTooLarge()
     content_type = (_header(event, "content-type") or "application/json").split(";")[0].strip().lower()
-    if body and content_type != "application/json":
+    if body and content_type not in content_types:
         raise errors.UnsupportedMediaType()
 
 
-def handle(app: APIGatewayHttpResolver, event: dict, context: Any, *, basic_auth: bool = True) -> dict:
+def handle(
+    app: APIGatewayHttpResolver,
+    event: dict,
+    context: Any,
+    *,
+    basic_auth: bool = True,
+    content_types: tuple[str, ...] = ("application/json",),
+) -> dict:
     """Checks that come before validation (credentials, body size and type), then the resolver."""
     try:
         if basic_auth:
             _check_basic_auth(event)
-        _check_body(event)
+        _check_body(event, content_types)
     except errors.ServiceError as exc:
         response = error_response(exc, event)
         return {
@@ -143,12 +183,17 @@ def handle(app: APIGatewayHttpResolver, event: dict, context: Any, *, basic_auth
     return app.resolve(event, context)
 
 
-def lambda_entry(app: APIGatewayHttpResolver, *, basic_auth: bool = True) -> Callable[[dict, Any], dict]:
+def lambda_entry(
+    app: APIGatewayHttpResolver,
+    *,
+    basic_auth: bool = True,
+    content_types: tuple[str, ...] = ("application/json",),
+) -> Callable[[dict, Any], dict]:
     """The decorated lambda_handler every API function exports: logging context, metrics, then `handle`."""
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
     @metrics.log_metrics
     def lambda_handler(event: dict, context: Any) -> dict:
-        return handle(app, event, context, basic_auth=basic_auth)
+        return handle(app, event, context, basic_auth=basic_auth, content_types=content_types)
 
     return lambda_handler

@@ -13,6 +13,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from . import durations
 from .errors import EmailDeliveryFailed, EmailRejected, InvalidTemplateId
 from .settings import get_settings
 
@@ -44,12 +45,17 @@ def template_exists(template_id: str, locale: str = "en") -> bool:
     return (TEMPLATES / locale / f"{template_id}.html").is_file()
 
 
-def render(template_id: str, locale: str, **context: object) -> Rendered:
-    """Render `<locale>/<template_id>.{subject.txt,html,txt}`; English when the locale has none yet."""
+def render(template_id: str, locale: str, *, minutes: int | None = None, **context: object) -> Rendered:
+    """Render `<locale>/<template_id>.{subject.txt,html,txt}`; English when the locale has none.
+
+    `minutes` becomes `expires_in`, worded in the language the template is actually rendered in.
+    """
     if not template_exists(template_id, locale):
         locale = "en"
     if not template_exists(template_id, locale):
         raise InvalidTemplateId()
+    if minutes is not None:
+        context["expires_in"] = durations.describe(minutes, locale)
     env = _environment()
     subject = env.get_template(f"{locale}/{template_id}.subject.txt").render(**context)
     return Rendered(

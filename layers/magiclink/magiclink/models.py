@@ -74,7 +74,7 @@ class InviteRequest(WireModel):
     name: Name | None = None
     invite_magic_link_url: Annotated[str, Field(max_length=2048)] | None = None
     invite_expiration_minutes: Annotated[int, Field(strict=True, ge=5, le=10080)] = 60
-    invite_template_id: Annotated[str, Field(max_length=128)] | None = None
+    invite_template_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] | None = None
     locale: Locale | None = None
     attributes: Attributes | None = None
     trusted_metadata: Metadata | None = None
@@ -99,6 +99,23 @@ class AuthenticateRequest(WireModel):
 
 class RevokeInviteRequest(WireModel):
     email: Email
+
+
+class ReaderLinkRequest(WireModel):
+    """POST /v1/readers/{email}/links: a new link for an existing reader."""
+
+    delivery: Literal["email", "none"] = "email"
+    reusable: StrictBool = False
+    link_expiration_minutes: Annotated[int, Field(strict=True, ge=5, le=10080)] = 60
+    magic_link_url: Annotated[str, Field(max_length=2048)] | None = None
+    locale: Locale | None = None
+
+
+class RequestLinkRequest(WireModel):
+    """POST /v1/magic_links/email/request: a reader (or anyone) asks for a link."""
+
+    email: Email
+    locale: Locale | None = None
 
 
 # --- responses ------------------------------------------------------------------------------
@@ -158,6 +175,61 @@ class RevokeInviteResponse(StytchResponse):
     pass
 
 
+LinkState = Literal["active", "used", "expired", "deactivated", "none"]
+
+
+class HistoryEvent(BaseModel):
+    at: int
+    event: Literal["invited", "renewed", "link_issued", "link_deactivated", "revoked"]
+    by: str | None = None
+
+
+class ReaderView(BaseModel):
+    """One row of GET /v1/readers: the grant, its user and its link state. Times are RFC 3339 UTC."""
+
+    user_id: str
+    email_id: str
+    email: str
+    name: Name
+    role: str
+    status: GrantStatus
+    user_status: UserStatus
+    invited_at: str
+    invited_by: str
+    access_expires_at: str | None
+    link_state: LinkState
+    link_expires_at: str | None
+    link_reusable: bool
+    last_authenticated_at: str | None
+    authentication_count: int
+    revoked_at: str | None
+    revoked_by: str | None
+    last_requested_at: str | None
+    history: list[dict[str, str | None]]
+
+
+class ListReadersResponse(StytchResponse):
+    readers: list[ReaderView]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
+
+
+class ReaderLinkResponse(StytchResponse):
+    user_id: str
+    email_id: str
+    grant_id: str
+    magic_link_url: str
+    delivery: Literal["email", "none"]
+
+
+class ReaderResponse(StytchResponse):
+    reader: ReaderView
+
+
+class RequestLinkResponse(StytchResponse):
+    outcome: Literal["link_sent", "access_requested", "no_access", "accepted"]
+    message_html: str
+
+
 class ErrorResponse(BaseModel):
     status_code: int
     request_id: str
@@ -200,11 +272,58 @@ class Reader(BaseModel):
     link_used_at: int | None = None
     link_reusable: bool = False
     link_url: str | None = None
+    link_deactivated_at: int | None = None
     invite_attributes: Attributes | None = None
+    last_requested_at: int | None = None
+    history: list[HistoryEvent] = []
+
+    def grant_status_at(self, now: int) -> GrantStatus:
+        """The status as of `now`: a live grant past its access expiry is expired even before cleanup says so."""
+        live = self.grant_status in ("pending", "active")
+        if live and self.access_expires_at is not None and self.access_expires_at <= now:
+            return "expired"
+        return self.grant_status
+
+    def link_state_at(self, now: int) -> LinkState:
+        if self.link_hash is None:
+            return "deactivated" if self.link_deactivated_at or self.revoked_at else "none"
+        if self.link_used_at is not None and not self.link_reusable:
+            return "used"
+        if self.link_expires_at is None or self.link_expires_at <= now:
+            return "expired"
+        return "active"
 
 
 def iso(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _iso_or_none(epoch: int | None) -> str | None:
+    return None if epoch is None else iso(epoch)
+
+
+def view_of(reader: Reader, now: int) -> ReaderView:
+    return ReaderView(
+        user_id=reader.user_id,
+        email_id=reader.email_id,
+        email=reader.email,
+        name=reader.name,
+        role=reader.role,
+        status=reader.grant_status_at(now),
+        user_status=reader.user_status,
+        invited_at=iso(reader.invited_at),
+        invited_by=reader.invited_by,
+        access_expires_at=_iso_or_none(reader.access_expires_at),
+        link_state=reader.link_state_at(now),
+        link_expires_at=_iso_or_none(reader.link_expires_at),
+        link_reusable=reader.link_reusable,
+        last_authenticated_at=_iso_or_none(reader.last_authenticated_at),
+        authentication_count=reader.authentication_count,
+        revoked_at=_iso_or_none(reader.revoked_at),
+        revoked_by=reader.revoked_by,
+        last_requested_at=_iso_or_none(reader.last_requested_at),
+        history=[{"at": iso(e.at), "event": e.event, "by": e.by} for e in reader.history],
+    )
 
 
 def user_of(reader: Reader) -> User:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from functools import cache
+from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -18,7 +19,14 @@ class Settings(BaseModel):
     sender_name: str = ""
     ses_configuration_set: str = ""
     redirect_urls: tuple[str, ...] = ()
+    public_base_url: str = Field(default="", description="The service's own URL, for links that point back at it")
     revoked_retention_days: int = Field(default=30, ge=1, le=3650)
+    request_cooldown_seconds: int = Field(default=60, ge=1, le=86400)
+    access_request_message: str = "You don't have access yet. Ask the owner of this site to invite you."
+    owner_email: str = ""
+    notify_owner: bool = False
+    request_response_mode: Literal["explicit", "uniform"] = "explicit"
+    uniform_response_ms: int = Field(default=1500, ge=0, le=10000)
     cleanup_lookback_days: int = Field(default=30, ge=1, le=366)
     error_docs_url: str = "https://stytch.com/docs/api/errors/{status_code}#{error_type}"
 

@@ -1,10 +1,13 @@
 """The one module that talks to DynamoDB.
 
-Single table, two item kinds:
-  USER#<user_id> / USER    the reader: user, grant and the current link's keyed hash (see models.Reader)
-  EMAIL#<email>  / EMAIL   a pointer email -> user_id that makes an email unique
-Items due for deletion carry `ttl` (epoch seconds) and `expiry_bucket` (the ttl's UTC day), which
-put them in the sparse `by_expiry` index the cleanup job reads; DynamoDB's TTL is only a backstop.
+Single table, three item kinds:
+  USER#<user_id>    / USER     the reader: user, grant and the current link's keyed hash (models.Reader)
+  EMAIL#<email>     / EMAIL    a pointer email -> user_id that makes an email unique
+  REQUEST#<email>   / REQUEST  a stranger's request for access, for the owner to grant or dismiss
+Readers and requests carry `list_partition` ("READER" / "REQUEST") and `email`: the `by_email` index
+lists them in email order. Items due for deletion carry `ttl` (epoch seconds) and `expiry_bucket` (the
+ttl's UTC day), which put them in the sparse `by_expiry` index the cleanup job reads; DynamoDB's TTL
+is only a backstop.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from .models import Reader
 from .settings import get_settings
 
 EXPIRY_INDEX = "by_expiry"
+EMAIL_INDEX = "by_email"
+_INTERNAL = ("pk", "sk", "ttl", "expiry_bucket", "list_partition")
 _THROTTLED = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
 _JSON_FIELDS = ("trusted_metadata", "untrusted_metadata")
 _serialize = TypeSerializer().serialize
@@ -38,6 +43,10 @@ class ConditionFailed(Exception):
     def __init__(self, item: Reader | None):
         super().__init__("condition failed")
         self.item = item
+
+    @classmethod
+    def from_response(cls, response: dict) -> ConditionFailed:
+        return cls(_from_item(response["Item"]) if "Item" in response else None)
 
 
 @cache
@@ -73,11 +82,11 @@ def _to_item(reader: Reader) -> dict:
     data = reader.model_dump(exclude_none=True)
     for field in _JSON_FIELDS:
         data[field] = json.dumps(data[field], separators=(",", ":"))
-    return {k: _serialize(v) for k, v in data.items()} | _user_key(reader.user_id)
+    return {k: _serialize(v) for k, v in data.items()} | _user_key(reader.user_id) | {"list_partition": {"S": "READER"}}
 
 
 def _from_item(item: dict) -> Reader:
-    data = {k: _deserialize(v) for k, v in item.items() if k not in ("pk", "sk", "ttl", "expiry_bucket")}
+    data = {k: _deserialize(v) for k, v in item.items() if k not in _INTERNAL}
     for field in _JSON_FIELDS:
         data[field] = json.loads(data.get(field, "{}"))
     return Reader.model_validate(data)
@@ -85,6 +94,11 @@ def _from_item(item: dict) -> Reader:
 
 def _values(**values: Any) -> dict:
     return {f":{k}": _serialize(v) for k, v in values.items()}
+
+
+def _event(at: int, event: str, by: str | None) -> list:
+    """A one-element list for list_append onto a reader's history."""
+    return [{"at": at, "event": event, "by": by}]
 
 
 def expiry_bucket(epoch: int) -> str:
@@ -143,14 +157,17 @@ def reissue_link(
     link_reusable: bool,
     link_url: str,
     invited_by: str,
-    role: str,
-    access_expires_at: int | None,
+    grant: dict[str, Any] | None,
     profile: dict[str, Any],
+    event: str = "link_issued",
+    not_since: int | None = None,
 ) -> Reader:
     """Give an existing reader a new link (the old one stops matching) and the invite's grant terms.
 
     Without `renew` it applies only to a live grant (pending or active, not past its access expiry)
     and keeps its status; with `renew` it restarts a revoked or expired grant as pending.
+    `grant` ({role, access_expires_at}) sets the grant's terms (an invite); None keeps them (a re-link).
+    `not_since` also refuses it when the current link was issued after that time (a cooldown).
     Returns the reader as it was before; ConditionFailed (with the old item) when it did not apply.
     """
     sets = {
@@ -161,15 +178,16 @@ def reissue_link(
         "link_url": link_url,
         "invited_at": now,
         "invited_by": invited_by,
-        "role": role,
     }
     sets.update({k: json.dumps(v, separators=(",", ":")) if k in _JSON_FIELDS else v for k, v in profile.items()})
-    removes = ["link_used_at"]
-    if access_expires_at is None:
-        removes.append("access_expires_at")
-    else:
-        sets["access_expires_at"] = access_expires_at
-    values = {f"v_{k}": v for k, v in sets.items()}
+    removes = ["link_used_at", "link_deactivated_at"]
+    if grant is not None:
+        sets["role"] = grant["role"]
+        if grant["access_expires_at"] is None:
+            removes.append("access_expires_at")
+        else:
+            sets["access_expires_at"] = grant["access_expires_at"]
+    values = {f"v_{k}": v for k, v in sets.items()} | {"event": _event(now, event, invited_by), "empty": []}
     if renew:
         sets["grant_status"] = "pending"
         values["v_grant_status"] = "pending"
@@ -181,8 +199,17 @@ def reissue_link(
             "grant_status IN (:pending, :active)"
             " AND (attribute_not_exists(access_expires_at) OR access_expires_at > :now)"
         )
+    if not_since is not None:
+        condition += " AND (attribute_not_exists(link_issued_at) OR link_issued_at <= :not_since)"
+        values["not_since"] = not_since
     names = {f"#{k}": k for k in [*sets, *removes]}
-    update = "SET " + ", ".join(f"#{k} = :v_{k}" for k in sets) + " REMOVE " + ", ".join(f"#{k}" for k in removes)
+    update = (
+        "SET "
+        + ", ".join(f"#{k} = :v_{k}" for k in sets)
+        + ", history = list_append(if_not_exists(history, :empty), :event)"
+        + " REMOVE "
+        + ", ".join(f"#{k}" for k in removes)
+    )
     try:
         with _calls():
             old = _client().update_item(
@@ -196,7 +223,7 @@ def reissue_link(
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )["Attributes"]
     except _client().exceptions.ConditionalCheckFailedException as exc:
-        raise ConditionFailed(_from_item(exc.response["Item"]) if "Item" in exc.response else None) from exc
+        raise ConditionFailed.from_response(exc.response) from exc
     return _from_item(old)
 
 
@@ -229,44 +256,155 @@ def consume_link(user_id: str, link_hash: str, *, now: int) -> Reader:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )["Attributes"]
     except _client().exceptions.ConditionalCheckFailedException as exc:
-        raise ConditionFailed(_from_item(exc.response["Item"]) if "Item" in exc.response else None) from exc
+        raise ConditionFailed.from_response(exc.response) from exc
     return _from_item(new)
 
 
-def revoke_invite(user_id: str, *, now: int, by: str, delete_at: int) -> None:
-    """End a pending invite: its link stops matching, and the reader is due for deletion at `delete_at`.
+def revoke(user_id: str, *, now: int, by: str, delete_at: int, pending_only: bool = False) -> Reader:
+    """Revoke a grant: its link stops matching at once, and the reader is kept until `delete_at` as a record.
 
-    Applies only while the user is pending (a revoked invite revoked again is fine);
-    ConditionFailed carries the reader as it is otherwise, or None if it is gone.
+    `pending_only` limits it to users who never authenticated (Stytch's revoke_invite).
+    Returns the reader after the write; ConditionFailed (with the item as it is) when the grant was
+    already revoked, the user is not pending though `pending_only` asked so, or there is no reader.
     """
+    condition = "grant_status <> :revoked"
+    values = {
+        "revoked": "revoked",
+        "now": now,
+        "by": by,
+        "delete_at": delete_at,
+        "bucket": expiry_bucket(delete_at),
+        "event": _event(now, "revoked", by),
+        "empty": [],
+    }
+    if pending_only:
+        condition += " AND user_status = :pending"
+        values["pending"] = "pending"
+    try:
+        with _calls():
+            new = _client().update_item(
+                TableName=_table(),
+                Key=_user_key(user_id),
+                UpdateExpression=(
+                    "SET grant_status = :revoked, revoked_at = :now, revoked_by = :by,"
+                    " #ttl = :delete_at, expiry_bucket = :bucket,"
+                    " history = list_append(if_not_exists(history, :empty), :event)"
+                    " REMOVE link_hash"
+                ),
+                ConditionExpression=f"attribute_exists(pk) AND {condition}",
+                ExpressionAttributeNames={"#ttl": "ttl"},
+                ExpressionAttributeValues=_values(**values),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )["Attributes"]
+    except _client().exceptions.ConditionalCheckFailedException as exc:
+        raise ConditionFailed.from_response(exc.response) from exc
+    return _from_item(new)
+
+
+def deactivate_link(user_id: str, *, now: int, by: str) -> Reader:
+    """The reader's link stops matching; the grant stays. ConditionFailed(None) when there is no reader."""
+    try:
+        with _calls():
+            new = _client().update_item(
+                TableName=_table(),
+                Key=_user_key(user_id),
+                UpdateExpression=(
+                    "SET link_deactivated_at = :now,"
+                    " history = list_append(if_not_exists(history, :empty), :event) REMOVE link_hash"
+                ),
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues=_values(now=now, event=_event(now, "link_deactivated", by), empty=[]),
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+    except _client().exceptions.ConditionalCheckFailedException as exc:
+        raise ConditionFailed(None) from exc
+    return _from_item(new)
+
+
+def get_reader(user_id: str) -> Reader | None:
+    with _calls():
+        item = _client().get_item(TableName=_table(), Key=_user_key(user_id), ConsistentRead=True).get("Item")
+    return _from_item(item) if item else None
+
+
+def list_readers(
+    *, email_prefix: str | None, filter_expression: str | None, filter_values: dict, limit: int, start: dict | None
+) -> tuple[list[Reader], dict | None]:
+    """One page of readers in email order, from the `by_email` index (one Query, never a scan).
+
+    A filter can make a page shorter than `limit`; the returned key continues after it.
+    """
+    condition = "list_partition = :partition"
+    values = {"partition": "READER"} | filter_values
+    if email_prefix:
+        condition += " AND begins_with(email, :prefix)"
+        values["prefix"] = email_prefix
+    kwargs: dict[str, Any] = {
+        "TableName": _table(),
+        "IndexName": EMAIL_INDEX,
+        "KeyConditionExpression": condition,
+        "ExpressionAttributeValues": _values(**values),
+        "Limit": limit,
+    }
+    if filter_expression:
+        kwargs["FilterExpression"] = filter_expression
+    if start:
+        kwargs["ExclusiveStartKey"] = start
+    with _calls():
+        page = _client().query(**kwargs)
+    return [_from_item(item) for item in page["Items"]], page.get("LastEvaluatedKey")
+
+
+def record_access_request(email: str, *, now: int, not_since: int, delete_at: int) -> bool:
+    """Record (or refresh) a stranger's request for access; False if they asked after `not_since` already."""
     try:
         with _calls():
             _client().update_item(
                 TableName=_table(),
-                Key=_user_key(user_id),
+                Key={"pk": {"S": f"REQUEST#{email}"}, "sk": {"S": "REQUEST"}},
                 UpdateExpression=(
-                    "SET grant_status = :revoked, revoked_at = if_not_exists(revoked_at, :now),"
-                    " revoked_by = if_not_exists(revoked_by, :by),"
-                    " #ttl = :delete_at, expiry_bucket = :bucket REMOVE link_hash"
+                    "SET email = :email, list_partition = :partition, requested_at = :now, request_status = :pending,"
+                    " request_count = if_not_exists(request_count, :zero) + :one,"
+                    " #ttl = :delete_at, expiry_bucket = :bucket"
                 ),
-                ConditionExpression="user_status = :pending",
+                ConditionExpression="attribute_not_exists(pk) OR requested_at <= :not_since",
                 ExpressionAttributeNames={"#ttl": "ttl"},
                 ExpressionAttributeValues=_values(
-                    revoked="revoked",
+                    email=email,
+                    partition="REQUEST",
                     now=now,
-                    by=by,
                     pending="pending",
+                    zero=0,
+                    one=1,
                     delete_at=delete_at,
                     bucket=expiry_bucket(delete_at),
+                    not_since=not_since,
                 ),
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-    except _client().exceptions.ConditionalCheckFailedException as exc:
-        raise ConditionFailed(_from_item(exc.response["Item"]) if "Item" in exc.response else None) from exc
+    except _client().exceptions.ConditionalCheckFailedException:
+        return False
+    return True
 
 
-def expired_readers(bucket: str, *, now: int) -> Iterator[tuple[str, str]]:
-    """(user_id, email) of the readers in one day's expiry bucket whose ttl has passed; reads only those."""
+def resolve_access_request(email: str, *, status: str) -> bool:
+    """Mark a stranger's request granted or dismissed (it stays until its retention passes); False if none."""
+    try:
+        with _calls():
+            _client().update_item(
+                TableName=_table(),
+                Key={"pk": {"S": f"REQUEST#{email}"}, "sk": {"S": "REQUEST"}},
+                UpdateExpression="SET request_status = :status",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues=_values(status=status),
+            )
+    except _client().exceptions.ConditionalCheckFailedException:
+        return False
+    return True
+
+
+def expired_items(bucket: str, *, now: int) -> Iterator[tuple[dict, str]]:
+    """(key, email) of the items in one day's expiry bucket whose ttl has passed; reads only those."""
     kwargs: dict[str, Any] = {
         "TableName": _table(),
         "IndexName": EXPIRY_INDEX,
@@ -278,40 +416,42 @@ def expired_readers(bucket: str, *, now: int) -> Iterator[tuple[str, str]]:
         with _calls():
             page = _client().query(**kwargs)
         for item in page["Items"]:
-            yield item["pk"]["S"].removeprefix("USER#"), item["email"]["S"]
+            yield {"pk": item["pk"], "sk": item["sk"]}, item["email"]["S"]
         if "LastEvaluatedKey" not in page:
             return
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def delete_reader(user_id: str, email: str, *, now: int) -> bool:
-    """Delete an expired reader and its email pointer together.
+def delete_expired(key: dict, email: str, *, now: int) -> bool:
+    """Delete an expired item (a reader together with its email pointer).
 
     Only if its ttl is still past: a re-invite may have revived it since the index was read.
     """
+    delete_item = {
+        "TableName": _table(),
+        "Key": key,
+        "ConditionExpression": "#ttl <= :now",
+        "ExpressionAttributeNames": {"#ttl": "ttl"},
+        "ExpressionAttributeValues": _values(now=now),
+    }
     try:
         with _calls():
+            if key["sk"]["S"] != "USER":
+                _client().delete_item(**delete_item)
+                return True
             _client().transact_write_items(
                 TransactItems=[
-                    {
-                        "Delete": {
-                            "TableName": _table(),
-                            "Key": _user_key(user_id),
-                            "ConditionExpression": "#ttl <= :now",
-                            "ExpressionAttributeNames": {"#ttl": "ttl"},
-                            "ExpressionAttributeValues": _values(now=now),
-                        }
-                    },
+                    {"Delete": delete_item},
                     {
                         "Delete": {
                             "TableName": _table(),
                             "Key": _email_key(email),
                             "ConditionExpression": "attribute_not_exists(pk) OR user_id = :user_id",
-                            "ExpressionAttributeValues": _values(user_id=user_id),
+                            "ExpressionAttributeValues": _values(user_id=key["pk"]["S"].removeprefix("USER#")),
                         }
                     },
                 ]
             )
-    except _client().exceptions.TransactionCanceledException:
+    except (_client().exceptions.TransactionCanceledException, _client().exceptions.ConditionalCheckFailedException):
         return False
     return True

@@ -1,0 +1,74 @@
+"""Public: a reader asks for a new link (JSON or the /access form); the owner grants a stranger's request."""
+
+from typing import Annotated
+from urllib.parse import parse_qs
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from pydantic import ValidationError
+
+from magiclink import errors, http, pages, selfservice
+from magiclink.models import RequestLinkRequest, RequestLinkResponse
+
+app = http.make_resolver()
+
+
+@app.post("/v1/magic_links/email/request")
+def request_link(body: RequestLinkRequest) -> RequestLinkResponse:
+    outcome = selfservice.request_link(body)
+    return RequestLinkResponse(
+        request_id=http.request_id(app.current_event.raw_event),
+        outcome=outcome.outcome,
+        message_html=outcome.message_html,
+    )
+
+
+def _form() -> dict[str, str]:
+    fields = parse_qs(app.current_event.decoded_body or "", keep_blank_values=True)
+    return {k: v[0] for k, v in fields.items()}
+
+
+@app.get("/access")
+def access_form():
+    return http.html_page(pages.render("access", email="", message_html="", error=False))
+
+
+@app.post("/access")
+def access_submit():
+    email = _form().get("email", "")
+    try:
+        outcome = selfservice.request_link(RequestLinkRequest(email=email))
+    except ValidationError:
+        message, status, error = "That doesn't look like an email address.", 400, True
+    except errors.TooManyRequests:
+        message, status, error = "You asked very recently. Wait a minute, then try again.", 429, True
+    else:
+        message, status, error = pages.trusted(outcome.message_html), 200, False
+    return http.html_page(pages.render("access", email=email, message_html=message, error=error), status)
+
+
+@app.get("/v1/access_requests/grant")
+def grant_confirm(
+    email: Annotated[str, Query(max_length=320)],
+    expires: Annotated[int, Query()],
+    sig: Annotated[str, Query(max_length=128)],
+):
+    valid = selfservice.grant_link_valid(email, expires, sig)
+    state = "confirm" if valid else "invalid"
+    page = pages.render("grant", state=state, email=email, expires=expires, sig=sig)
+    return http.html_page(page, 200 if valid else 403)
+
+
+@app.post("/v1/access_requests/grant")
+def grant_submit():
+    form = _form()
+    email, sig = form.get("email", ""), form.get("sig", "")
+    expires = int(form["expires"]) if form.get("expires", "").isdigit() else 0
+    if not selfservice.grant_link_valid(email, expires, sig):
+        return http.html_page(pages.render("grant", state="invalid", email=email, expires=0, sig=""), 403)
+    selfservice.grant_request(email)
+    return http.html_page(pages.render("grant", state="granted", email=email, expires=0, sig=""))
+
+
+lambda_handler = http.lambda_entry(
+    app, basic_auth=False, content_types=("application/json", "application/x-www-form-urlencoded")
+)

@@ -1,0 +1,126 @@
+"""Readers asking for a link, and strangers asking the owner for access (public endpoints).
+
+A live grant gets a new link by email. Anyone else gets the deployment's message and, where enabled,
+the owner gets an email with a signed, expiring link to a page that grants access in one click.
+In `uniform` mode every request gets the same answer after the same time, so that nobody can learn
+from it whether an email has access.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from dataclasses import dataclass
+from functools import cache
+from urllib.parse import urlencode
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from . import clock, grants, mailer, store
+from .credentials import token_key
+from .errors import EmailNotFound, GrantNotActive, TooManyRequests
+from .models import InviteRequest, ReaderLinkRequest, RequestLinkRequest
+from .observability import logger, metrics
+from .settings import get_settings
+
+GRANT_LINK_DAYS = 7
+ACCESS_REQUEST_RETENTION_DAYS = 30
+UNIFORM_MESSAGE = "If this address has access, a sign-in link is on its way. Check your inbox."
+_SAFE_TAGS = {"a", "b", "strong", "i", "em", "p", "br", "ul", "ol", "li", "code"}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    outcome: str  # link_sent | access_requested | no_access | accepted
+    message_html: str
+
+
+@cache
+def configured_message() -> str:
+    """The deployment's message for people without access, cut down to a safe subset of HTML."""
+    import nh3  # only the public request path needs it
+
+    return nh3.clean(
+        get_settings().access_request_message,
+        tags=_SAFE_TAGS,
+        attributes={"a": {"href"}},
+        url_schemes={"https", "http", "mailto"},
+        link_rel="noopener noreferrer",
+    )
+
+
+def grant_signature(email: str, expires: int) -> str:
+    return hmac.new(token_key(), f"grant-access|{email}|{expires}".encode(), hashlib.sha256).hexdigest()
+
+
+def grant_link(email: str, now: int) -> str:
+    expires = now + GRANT_LINK_DAYS * 86400
+    query = urlencode({"email": email, "expires": expires, "sig": grant_signature(email, expires)})
+    return f"{get_settings().public_base_url}/v1/access_requests/grant?{query}"
+
+
+def grant_link_valid(email: str, expires: int, signature: str) -> bool:
+    return expires > clock.now() and hmac.compare_digest(signature, grant_signature(email, expires))
+
+
+def _stranger(email: str, now: int) -> str:
+    """Record the request and tell the owner; returns the outcome. Raises TooManyRequests in the cooldown."""
+    settings = get_settings()
+    recorded = store.record_access_request(
+        email,
+        now=now,
+        not_since=now - settings.request_cooldown_seconds,
+        delete_at=now + ACCESS_REQUEST_RETENTION_DAYS * 86400,
+    )
+    if not recorded:
+        raise TooManyRequests(headers={"Retry-After": str(settings.request_cooldown_seconds)})
+    metrics.add_metric(name="AccessRequests", unit=MetricUnit.Count, value=1)
+    if not (settings.notify_owner and settings.owner_email):
+        return "no_access"
+    rendered = mailer.render(
+        "access_request",
+        "en",
+        minutes=GRANT_LINK_DAYS * 1440,
+        project=settings.project_name,
+        requester=email,
+        link=grant_link(email, now),
+    )
+    mailer.send(settings.owner_email, rendered)
+    return "access_requested"
+
+
+def _answer(request: RequestLinkRequest) -> Outcome:
+    settings = get_settings()
+    try:
+        grants.send_link(
+            request.email,
+            ReaderLinkRequest(locale=request.locale),
+            by="self-service",
+            cooldown=settings.request_cooldown_seconds,
+        )
+        metrics.add_metric(name="LinkRequests", unit=MetricUnit.Count, value=1)
+        return Outcome("link_sent", "A new sign-in link is on its way. Check your inbox.")
+    except (EmailNotFound, GrantNotActive):
+        return Outcome(_stranger(request.email, clock.now()), configured_message())
+
+
+def request_link(request: RequestLinkRequest, *, sleep=time.sleep) -> Outcome:
+    """The public request. In uniform mode the answer, and the time it takes, say nothing about the email."""
+    settings = get_settings()
+    if settings.request_response_mode == "explicit":
+        return _answer(request)
+    deadline = time.monotonic() + settings.uniform_response_ms / 1000
+    try:
+        _answer(request)
+    except TooManyRequests:
+        logger.info("request within cooldown, answered uniformly")
+    sleep(max(0.0, deadline - time.monotonic()))
+    return Outcome("accepted", UNIFORM_MESSAGE)
+
+
+def grant_request(email: str) -> grants.Invited:
+    """The owner confirmed: invite the requester (a reader, access without expiry), emailing them a link."""
+    invited = grants.invite(InviteRequest(email=email), by="owner")
+    store.resolve_access_request(email, status="granted")
+    return invited

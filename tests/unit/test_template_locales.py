@@ -1,0 +1,218 @@
+"""Every locale's templates render safely, with the same markup and variables as English, in every link mode."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from magiclink.mailer import TEMPLATES
+
+LANG = {"en": "en", "es": "es", "fr": "fr", "pt-br": "pt-BR"}
+# Email locales are the folders named like a language tag; templates/pages holds the web pages, not an email locale.
+LOCALE_TAG = re.compile(r"[a-z]{2,3}(-[a-z0-9]{2,8})?")
+LOCALES = sorted(p.name for p in TEMPLATES.iterdir() if p.is_dir() and LOCALE_TAG.fullmatch(p.name))
+TRANSLATIONS = [locale for locale in LOCALES if locale != "en"]
+TEMPLATE_IDS = sorted(p.name.removesuffix(".html") for p in (TEMPLATES / "en").glob("*.html"))
+SUFFIXES = (".subject.txt", ".html", ".txt")
+PARTS = [f"{template_id}{suffix}" for template_id in TEMPLATE_IDS for suffix in SUFFIXES]
+BODIES = [f"{template_id}{suffix}" for template_id in TEMPLATE_IDS for suffix in (".html", ".txt")]
+LINK = "https://docs.example.com/auth?token=abc&stytch_token_type=magic_links"
+HOSTILE = "<script>alert(1)</script>"
+ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
+NBSP = ("\u00a0", "\u202f")
+
+# The exact variables each template is rendered with (StrictUndefined catches any other), and which of them carries
+# text a stranger chose. A template added to en/ without an entry here fails the tests until it gets one.
+CONTEXTS: dict[str, dict[str, object]] = {
+    "invite": {"project": "Example Docs", "name": HOSTILE, "link": LINK, "expires_in": "<EXPIRES>", "reusable": False},
+    "login": {"project": "Example Docs", "name": HOSTILE, "link": LINK, "expires_in": "<EXPIRES>", "reusable": False},
+    "access_request": {"project": "Example Docs", "requester": HOSTILE, "link": LINK, "expires_in": "<EXPIRES>"},
+}
+UNTRUSTED = {"invite": "name", "login": "name", "access_request": "requester"}
+REUSABLE_MODES = [
+    (template_id, reusable)
+    for template_id in TEMPLATE_IDS
+    for reusable in ([True, False] if "reusable" in CONTEXTS.get(template_id, {}) else [None])
+]
+
+
+@pytest.fixture(scope="module")
+def env() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        undefined=StrictUndefined,
+        keep_trailing_newline=False,
+    )
+
+
+def _template_id(part: str) -> str:
+    return part.split(".", 1)[0]
+
+
+def _render(env: Environment, locale: str, part: str, *, reusable: bool | None = None, **overrides: object) -> str:
+    context = dict(CONTEXTS[_template_id(part)])
+    if reusable is not None:
+        context["reusable"] = reusable
+    context.update(overrides)
+    return env.get_template(f"{locale}/{part}").render(**context)
+
+
+def _unescape(html: str) -> str:
+    return html.replace("&lt;", "<").replace("&gt;", ">")
+
+
+def _source(locale: str, part: str) -> str:
+    return Path(TEMPLATES, locale, part).read_text(encoding="utf-8")
+
+
+def _prose(locale: str, part: str) -> str:
+    """The words a reader sees: the template source without markup, Jinja tags or variables."""
+    text = re.sub(r"{%.*?%}|{{.*?}}", " ", _source(locale, part))
+    if part.endswith(".html"):
+        text = re.sub(r"<[^>]*>", " ", text)
+    return text
+
+
+def test_every_supported_locale_has_a_folder():
+    assert set(LANG) <= set(LOCALES)
+
+
+def test_every_english_template_has_a_sample_context():
+    assert set(TEMPLATE_IDS) == set(CONTEXTS) == set(UNTRUSTED)
+    assert {"invite", "login", "access_request"} <= set(TEMPLATE_IDS)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("part", PARTS)
+def test_every_part_exists(locale, part):
+    assert (TEMPLATES / locale / part).is_file()
+
+
+@pytest.mark.parametrize("locale", TRANSLATIONS)
+def test_no_locale_has_a_template_english_lacks(locale):
+    english = {p.name for p in (TEMPLATES / "en").iterdir()}
+    assert {p.name for p in (TEMPLATES / locale).iterdir()} <= english
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize(("template_id", "reusable"), REUSABLE_MODES)
+def test_the_text_part_has_the_raw_link_and_untrusted_value(env, locale, template_id, reusable):
+    text = _render(env, locale, f"{template_id}.txt", reusable=reusable)
+
+    assert text.count(LINK) == 1
+    assert HOSTILE in text
+    assert "<EXPIRES>" in text
+    assert "Example Docs" in text
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize(("template_id", "reusable"), REUSABLE_MODES)
+def test_the_html_part_escapes_the_link_and_untrusted_value(env, locale, template_id, reusable):
+    html = _render(env, locale, f"{template_id}.html", reusable=reusable)
+
+    assert LINK not in html
+    assert html.count(f'href="{LINK.replace("&", "&amp;")}"') == 2
+    assert html.count(LINK.replace("&", "&amp;")) == 3  # the button, the fallback link and its visible text
+    assert "<script>" not in html
+    assert ESCAPED in html
+    assert "&lt;EXPIRES&gt;" in html
+    assert "Example Docs" in html
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize(("template_id", "reusable"), REUSABLE_MODES)
+def test_the_subject_is_one_line(env, locale, template_id, reusable):
+    subject = _render(env, locale, f"{template_id}.subject.txt", reusable=reusable)
+
+    assert "\n" not in subject and "\r" not in subject
+    assert subject == subject.strip()
+    assert "Example Docs" in subject
+
+
+@pytest.mark.parametrize("locale", TRANSLATIONS)
+@pytest.mark.parametrize("template_id", TEMPLATE_IDS)
+def test_the_subject_names_the_untrusted_value_where_english_does(env, locale, template_id):
+    part = f"{template_id}.subject.txt"
+    field = UNTRUSTED[template_id]
+
+    english = _render(env, "en", part, **{field: "Ada"})
+    translated = _render(env, locale, part, **{field: "Ada"})
+
+    assert ("Ada" in translated) == ("Ada" in english)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("part", [part for part in BODIES if "reusable" in CONTEXTS.get(_template_id(part), {})])
+def test_reusable_and_single_use_links_read_differently(env, locale, part):
+    once = _render(env, locale, part, reusable=False)
+    reusable = _render(env, locale, part, reusable=True)
+
+    assert once != reusable
+    assert "<EXPIRES>" in _unescape(once)
+    assert "<EXPIRES>" in _unescape(reusable)
+
+
+def _greeting(env: Environment, locale: str, part: str, **overrides: object) -> str:
+    rendered = _render(env, locale, part, **overrides)
+    if part.endswith(".html"):
+        return re.search(r"<td[^>]*>\s*<p[^>]*>(.*?)</p>", rendered).group(1)
+    return rendered.split("\n", 1)[0]
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("part", BODIES)
+def test_the_greeting_reads_well_with_and_without_a_name(env, locale, part):
+    if "name" not in CONTEXTS[_template_id(part)]:
+        bare = _greeting(env, locale, part)
+        assert re.fullmatch(r"\w+[,:]", bare), bare
+        return
+    bare = _greeting(env, locale, part, name="")
+    named = _greeting(env, locale, part, name="Ada")
+
+    assert re.fullmatch(r"\w+[,:]", bare), bare
+    assert re.fullmatch(r"\w+,? Ada[,:]", named), named
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("template_id", TEMPLATE_IDS)
+def test_the_html_declares_its_language(locale, template_id):
+    assert f'<html lang="{LANG.get(locale, locale)}">' in _source(locale, f"{template_id}.html")
+
+
+@pytest.mark.parametrize("locale", TRANSLATIONS)
+@pytest.mark.parametrize("part", PARTS)
+def test_markup_and_variables_are_those_of_english(locale, part):
+    def skeleton(source: str) -> list[str]:
+        tags = re.findall(r"<[^>]*>|{%.*?%}|{{.*?}}", source)
+        return [re.sub(r'^<html lang="[^"]*">$', "<html>", tag) for tag in tags]
+
+    assert skeleton(_source(locale, part)) == skeleton(_source("en", part))
+    assert _source(locale, part).count("\n") == _source("en", part).count("\n")
+
+
+@pytest.mark.parametrize("locale", TRANSLATIONS)
+@pytest.mark.parametrize("part", PARTS)
+def test_every_line_of_prose_is_translated(locale, part):
+    english = _prose("en", part).split("\n")
+    translated = _prose(locale, part).split("\n")
+
+    for number, (source, target) in enumerate(zip(english, translated, strict=True), start=1):
+        if re.search(r"[A-Za-z]{3}", source):
+            assert target.split() != source.split(), f"line {number} of {locale}/{part} is still English"
+
+
+@pytest.mark.parametrize("part", PARTS)
+def test_french_typography(part):
+    prose = _prose("fr", part)
+
+    assert "'" not in prose, "use the typographic apostrophe U+2019"
+    for match in re.finditer(r"[:;!?»]", prose):
+        assert prose[match.start() - 1] in NBSP, (
+            f"no-break space needed before {prose[match.start() - 8 : match.end()]!r}"
+        )
+    for match in re.finditer(r"«", prose):
+        assert prose[match.end()] in NBSP
