@@ -75,3 +75,35 @@ def clock(monkeypatch):
     real = clock.now
     monkeypatch.setattr(clock, "now", lambda: real() + c.offset)
     return c
+
+
+@pytest.fixture
+def configure(monkeypatch):
+    """Set deployment settings (environment variables) for one test: configure(NOTIFY_OWNER="true", ...)."""
+
+    def apply(**env: str) -> None:
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        settings.get_settings.cache_clear()
+
+    yield apply
+    settings.get_settings.cache_clear()
+
+
+@pytest.fixture
+def aws_calls():
+    """Counts the AWS API calls made while the test runs: aws_calls[("dynamodb", "Query")]."""
+    from collections import Counter
+
+    import boto3
+
+    counts: Counter = Counter()
+
+    def count(event_name: str, **_):
+        _, service, operation = event_name.split(".")[:3]
+        counts[(service, operation)] += 1
+
+    session = boto3._get_default_session()
+    session.events.register("before-call.*.*", count)
+    yield counts
+    session.events.unregister("before-call.*.*", count)

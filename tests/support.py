@@ -6,7 +6,8 @@ import base64
 import copy
 import json
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urlsplit
+from typing import Any
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import boto3
 
@@ -19,38 +20,52 @@ EVENTS = ROOT / "events"
 @dataclass
 class Reply:
     status: int
-    body: dict
+    body: Any  # the decoded JSON, or the text of an HTML page
     headers: dict
 
 
-def event(name: str, body: object = None, *, raw_body: str | None = None, auth: str | None = None) -> dict:
-    """events/<name>.json with its body (and Authorization) replaced where asked."""
-    loaded = json.loads((EVENTS / f"{name}.json").read_text())
-    loaded = copy.deepcopy(loaded)
+def event(
+    name: str,
+    body: object = None,
+    *,
+    raw_body: str | None = None,
+    auth: str | None = None,
+    path: str | None = None,
+    query: dict[str, str] | None = None,
+) -> dict:
+    """events/<name>.json with its body, Authorization, path or query replaced where asked."""
+    loaded = copy.deepcopy(json.loads((EVENTS / f"{name}.json").read_text()))
     if body is not None:
         loaded["body"] = json.dumps(body)
     if raw_body is not None:
         loaded["body"] = raw_body
     if auth is not None:
         loaded["headers"]["authorization"] = auth
+    if path is not None:
+        loaded["rawPath"] = loaded["requestContext"]["http"]["path"] = path
+    if query is not None:
+        loaded["queryStringParameters"] = query
+        loaded["rawQueryString"] = urlencode(query)
     return loaded
 
 
 class Api:
-    """Calls a function's lambda_handler with an event, like API Gateway, and decodes the answer."""
-
-    ROUTES = {
-        "invite": "InviteFunction",
-        "authenticate": "AuthenticateFunction",
-        "revoke_invite": "RevokeFunction",
-    }
+    """Sends an event to the function whose template route serves it, like API Gateway, and decodes the answer."""
 
     def __init__(self, functions: stack.Functions):
         self.functions = functions
 
+    def deliver(self, sent: dict) -> Reply:
+        matched = self.functions.match(sent["requestContext"]["http"]["method"], sent["rawPath"])
+        assert matched, f"no route for {sent['rawPath']}"
+        response = self.functions.invoke(matched[0], sent)
+        headers = response.get("headers") or {}
+        text = response.get("body") or ""
+        body = json.loads(text) if headers.get("Content-Type", "").startswith("application/json") else text
+        return Reply(response["statusCode"], body, headers)
+
     def send(self, name: str, body: object = None, **kwargs) -> Reply:
-        response = self.functions.invoke(self.ROUTES[name], event(name, body, **kwargs))
-        return Reply(response["statusCode"], json.loads(response["body"]), response.get("headers") or {})
+        return self.deliver(event(name, body, **kwargs))
 
     def invite(self, email: str = "ada@example.com", **fields) -> Reply:
         return self.send("invite", {"email": email, **fields})
@@ -60,6 +75,21 @@ class Api:
 
     def revoke(self, email: str = "ada@example.com") -> Reply:
         return self.send("revoke_invite", {"email": email})
+
+    def readers(self, **query: str) -> Reply:
+        return self.send("readers_list", query=query)
+
+    def revoke_access(self, email: str) -> Reply:
+        return self.send("readers_revoke", path=f"/v1/readers/{quote(email)}")
+
+    def new_link(self, email: str, **fields) -> Reply:
+        return self.send("readers_new_link", fields, path=f"/v1/readers/{quote(email)}/links")
+
+    def deactivate(self, email: str) -> Reply:
+        return self.send("readers_deactivate_link", path=f"/v1/readers/{quote(email)}/links/deactivate")
+
+    def request_link(self, email: str, **fields) -> Reply:
+        return self.send("request_link", {"email": email, **fields})
 
 
 def token_of(url: str) -> str:

@@ -105,7 +105,7 @@ def _answer(request: RequestLinkRequest) -> Outcome:
         return Outcome(_stranger(request.email, clock.now()), configured_message())
 
 
-def request_link(request: RequestLinkRequest, *, sleep=time.sleep) -> Outcome:
+def request_link(request: RequestLinkRequest) -> Outcome:
     """The public request. In uniform mode the answer, and the time it takes, say nothing about the email."""
     settings = get_settings()
     if settings.request_response_mode == "explicit":
@@ -115,7 +115,7 @@ def request_link(request: RequestLinkRequest, *, sleep=time.sleep) -> Outcome:
         _answer(request)
     except TooManyRequests:
         logger.info("request within cooldown, answered uniformly")
-    sleep(max(0.0, deadline - time.monotonic()))
+    time.sleep(max(0.0, deadline - time.monotonic()))
     return Outcome("accepted", UNIFORM_MESSAGE)
 
 
