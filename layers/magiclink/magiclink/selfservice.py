@@ -36,13 +36,17 @@ class Outcome:
     message_html: str
 
 
-@cache
 def configured_message() -> str:
     """The deployment's message for people without access, cut down to a safe subset of HTML."""
+    return _sanitised(get_settings().access_request_message)
+
+
+@cache
+def _sanitised(html: str) -> str:
     import nh3  # only the public request path needs it
 
     return nh3.clean(
-        get_settings().access_request_message,
+        html,
         tags=_SAFE_TAGS,
         attributes={"a": {"href"}},
         url_schemes={"https", "http", "mailto"},
