@@ -111,6 +111,9 @@ class Template:
         return tables
 
 
+NO_VALUE = "\x00AWS::NoValue"
+
+
 def condition(value: Any, refs: dict[str, str], conditions: dict[str, Any]) -> bool:
     """Evaluate a template condition (Fn::Equals, Not, And, Or, and named conditions)."""
     if "Condition" in value:
@@ -137,7 +140,10 @@ def resolve(value: Any, refs: dict[str, str], conditions: dict[str, Any] | None 
         return refs[value["Ref"]]
     if isinstance(value, dict) and "Fn::Sub" in value:
         return re.sub(r"\$\{([\w:.]+)\}", lambda m: refs[m.group(1)], value["Fn::Sub"])
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        return refs[".".join(value["Fn::GetAtt"])]
     if isinstance(value, dict) and "Fn::Join" in value:
         sep, parts = value["Fn::Join"]
-        return sep.join(resolve(p, refs, conditions) for p in parts)
+        resolved = (resolve(p, refs, conditions) for p in parts)
+        return sep.join(r for r in resolved if r != NO_VALUE)
     return str(value)

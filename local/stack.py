@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 
 import boto3
 
-from .cfn import Function, Template, resolve
+from .cfn import NO_VALUE, Function, Template, resolve
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
@@ -38,6 +38,7 @@ def local_names() -> dict[str, str]:
         "Table": "magiclink-local",
         "CredentialsSecret": "magiclink/local/credentials",
         "TokenKeySecret": "magiclink/local/token-key",
+        "SessionSigningKey.Arn": f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:alias/magiclink-local-session-signing",
     }
 
 
@@ -81,7 +82,7 @@ def function_environment(template: Template, base_url: str, overrides: dict[str,
         "SesConfigurationSet": "",
         "PublicBaseUrl": base_url,
     }
-    refs = parameters | local_names() | {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT_ID}
+    refs = parameters | local_names() | {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT_ID, "AWS::NoValue": NO_VALUE}
     merged: dict[str, str] = {}
     for fn in template.functions().values():
         for key, value in fn.environment.items():
@@ -113,6 +114,12 @@ def provision(template: Template) -> None:
     sm.create_secret(
         Name=names["TokenKeySecret"], SecretString=json.dumps({"kid": "k1", "key": secrets.token_urlsafe(48)})
     )
+    kms = boto3.client("kms")
+    for logical_id, resource in template.of_type("AWS::KMS::Key").items():
+        props = resource["Properties"]
+        key_id = kms.create_key(KeySpec=props["KeySpec"], KeyUsage=props["KeyUsage"])["KeyMetadata"]["KeyId"]
+        alias = names[f"{logical_id}.Arn"].split(":", 5)[5]
+        kms.create_alias(AliasName=alias, TargetKeyId=key_id)
     identity = template.parameters["SesIdentity"]
     ses = boto3.client("ses")
     if "@" in identity:

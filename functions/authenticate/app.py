@@ -1,21 +1,24 @@
-"""POST /v1/magic_links/authenticate: spend a magic link and return the user, Stytch-style."""
+"""POST /v1/magic_links/authenticate: spend a magic link and return the user (and session), Stytch-style."""
 
 from magiclink import grants, http
-from magiclink.models import AuthenticateRequest, AuthenticateResponse, user_of
+from magiclink.models import AuthenticateRequest, AuthenticateResponse, session_of, user_of
 
 app = http.make_resolver()
 
 
 @app.post("/v1/magic_links/authenticate")
 def authenticate(body: AuthenticateRequest) -> AuthenticateResponse:
-    reader = grants.authenticate(body)
+    done = grants.authenticate(body)
     return AuthenticateResponse(
         request_id=http.request_id(app.current_event.raw_event),
-        user_id=reader.user_id,
-        method_id=reader.email_id,
-        user=user_of(reader),
-        grant_id=reader.grant_id,
-        role=reader.role,
+        user_id=done.reader.user_id,
+        method_id=done.reader.email_id,
+        user=user_of(done.reader),
+        session_token=done.session_token,
+        session_jwt=done.session_jwt,
+        session=session_of(done.reader, done.session, done.session_id) if done.session else None,
+        grant_id=done.reader.grant_id,
+        role=done.reader.role,
     )
 
 

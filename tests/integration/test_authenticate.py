@@ -112,15 +112,3 @@ def test_an_oversized_token_is_a_clean_400(api):
     assert reply.status == 400
     assert reply.body["error_type"] == "bad_request"
     assert "token" in reply.body["error_message"]
-
-
-def test_session_fields_are_refused_without_spending_the_link(api, outbox):
-    api.invite(delivery="none")
-    url = api.invite(delivery="none").body["magic_link_url"]
-    token = token_of(url)
-
-    refused = api.authenticate(token, session_duration_minutes=60)
-    assert refused.status == 400
-    assert "session_duration_minutes" in refused.body["error_message"]
-
-    assert api.authenticate(token).status == 200

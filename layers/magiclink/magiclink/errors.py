@@ -62,8 +62,30 @@ class InvalidCursor(BadRequest):
     default_message = "cursor is invalid: pass back the next_cursor of the previous page, with the same filters."
 
 
-class UnsupportedFeature(BadRequest):
-    error_type = "unsupported_parameter"
+class PkceMismatch(BadRequest):
+    error_type = "pkce_mismatch"
+    default_message = "code_verifier does not match the code_challenge the link was made with."
+
+
+class PkceExpectedCodeVerifier(BadRequest):
+    error_type = "pkce_expected_code_verifier"
+    default_message = "This link was made with a code_challenge: send its code_verifier."
+
+
+class PkceUnexpectedCodeVerifier(BadRequest):
+    error_type = "pkce_unexpected_code_verifier"
+    default_message = "This link was made without a code_challenge: send no code_verifier."
+
+
+class PkceMethodNotSupported(BadRequest):
+    error_type = "invalid_code_challenge_method"
+    default_message = "code_challenge_method must be S256."
+
+
+class InvalidSessionJwt(ServiceError):
+    status_code = 401
+    error_type = "invalid_session_jwt"
+    default_message = "session_jwt is malformed, not signed by this project, or for another project."
 
 
 class Unauthorized(ServiceError):
@@ -78,6 +100,18 @@ class UnableToAuthMagicLink(ServiceError):
     default_message = "The magic link could not be authenticated because it was used, expired, or revoked."
 
 
+class DeviceMismatch(ServiceError):
+    status_code = 401
+    error_type = "unable_to_auth_magic_link"
+    default_message = "The magic link could not be authenticated from this device: its IP address or user agent differ."
+
+
+class SessionNotFound(ServiceError):
+    status_code = 404
+    error_type = "session_not_found"
+    default_message = "No live session matches: it expired, was revoked, or its access ended."
+
+
 class MagicLinkNotFound(ServiceError):
     status_code = 404
     error_type = "magic_link_not_found"
@@ -88,6 +122,12 @@ class EmailNotFound(ServiceError):
     status_code = 404
     error_type = "email_not_found"
     default_message = "No user with this email exists."
+
+
+class ProjectNotFound(ServiceError):
+    status_code = 404
+    error_type = "project_not_found"
+    default_message = "No project with this id is served here."
 
 
 class RouteNotFound(ServiceError):

@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from . import clock, links, mailer, store, tokens
+from . import clock, links, mailer, sessions, store, tokens
 from .credentials import project_credentials, token_key
 from .errors import (
+    BadRequest,
+    DeviceMismatch,
     EmailNotFound,
     GrantNotActive,
     InvalidTemplateId,
     InviteAlreadyAccepted,
     MagicLinkNotFound,
+    PkceExpectedCodeVerifier,
+    PkceMismatch,
+    PkceUnexpectedCodeVerifier,
+    ServiceError,
     ServiceUnavailable,
+    SessionNotFound,
     TooManyRequests,
     UnableToAuthMagicLink,
-    UnsupportedFeature,
 )
-from .models import AuthenticateRequest, HistoryEvent, InviteRequest, Reader, ReaderLinkRequest
+from .models import AuthenticateRequest, HistoryEvent, InviteRequest, Reader, ReaderLinkRequest, SessionEntry
 from .observability import logger, metrics
 from .settings import get_settings
 
@@ -93,11 +100,19 @@ def _issue(request: InviteRequest, target: str, now: int, by: str) -> tuple[Read
         "link_url": target,
         "invited_by": by,
     }
+    options = {"link_code_challenge": request.code_challenge, "link_session_minutes": request.session_duration_minutes}
     for _ in range(_CREATE_ATTEMPTS):
         user_id = store.find_user_id(request.email)
         if user_id is not None:
             token = tokens.new_token(_user_uuid(user_id))
-            link = dict(terms, now=now, link_hash=tokens.token_hash(key, token), grant=grant, profile=_profile(request))
+            link = dict(
+                terms,
+                now=now,
+                link_hash=tokens.token_hash(key, token),
+                grant=grant,
+                profile=_profile(request),
+                link_options=options,
+            )
             try:
                 return store.reissue_link(user_id, renew=False, **link), token, False
             except store.ConditionFailed as failed:
@@ -110,6 +125,7 @@ def _issue(request: InviteRequest, target: str, now: int, by: str) -> tuple[Read
             {
                 **terms,
                 **grant,
+                **options,
                 **_profile(request),
                 "user_id": f"user-{env}-{user_uuid}",
                 "email_id": f"email-{env}-{uuid.uuid4()}",
@@ -137,10 +153,15 @@ def invite(request: InviteRequest, *, by: str) -> Invited:
     template_id = request.invite_template_id or DEFAULT_INVITE_TEMPLATE
     if not mailer.template_exists(template_id):
         raise InvalidTemplateId()
+    if request.code_challenge and request.session_duration_minutes:
+        raise BadRequest(
+            "code_challenge: a PKCE link is authenticated by the app that holds the verifier,"
+            " so it cannot also use hosted mode (session_duration_minutes)."
+        )
 
     reader, token, renewed = _issue(request, target, now, by)
     logger.append_keys(user_id=reader.user_id, grant_id=reader.grant_id)
-    url = links.with_token(target, token)
+    url = links.landing_url(token)
     if request.delivery == "email":
         _send(
             template_id,
@@ -157,41 +178,115 @@ def invite(request: InviteRequest, *, by: str) -> Invited:
     return Invited(reader=reader, renewed=renewed, magic_link_url=url if request.delivery == "none" else None)
 
 
-_UNSUPPORTED_AUTH_FIELDS = (
-    "session_duration_minutes",
-    "session_token",
-    "session_jwt",
-    "session_custom_claims",
-    "code_verifier",
-)
+@dataclass(frozen=True)
+class Authenticated:
+    reader: Reader
+    session: SessionEntry | None = None
+    session_id: str = ""
+    session_token: str = ""
+    session_jwt: str = ""
 
 
-def authenticate(request: AuthenticateRequest) -> Reader:
-    """Spend the link in one conditional write; used, expired, superseded or revoked all get one answer."""
-    # Refused before the token is touched, so the link stays usable for a request without them.
-    for field in _UNSUPPORTED_AUTH_FIELDS:
-        if getattr(request, field) is not None:
-            raise UnsupportedFeature(f"{field}: sessions and PKCE are not available on this deployment yet.")
+def _device(request: AuthenticateRequest) -> tuple[str | None, str | None]:
+    """The IP address and user agent the link must have been issued for, where the request asks for a match."""
+    options = request.options
+    attributes = request.attributes
+    ip = ua = None
+    if options and options.ip_match_required:
+        if not (attributes and attributes.ip_address):
+            raise BadRequest("attributes.ip_address: required when options.ip_match_required is true.")
+        ip = attributes.ip_address
+    if options and options.user_agent_match_required:
+        if not (attributes and attributes.user_agent):
+            raise BadRequest("attributes.user_agent: required when options.user_agent_match_required is true.")
+        ua = attributes.user_agent
+    return ip, ua
+
+
+def _refusal(old: Reader | None, request: AuthenticateRequest, link_hash: str, now: int) -> ServiceError:
+    """Why the conditional write did not apply, from the item as it was (nothing was spent)."""
+    if old is None:
+        return MagicLinkNotFound()
+    if not old.link_usable(link_hash, now):
+        return UnableToAuthMagicLink()
+    if old.link_code_challenge and not request.code_verifier:
+        return PkceExpectedCodeVerifier()
+    if request.code_verifier and not old.link_code_challenge:
+        return PkceUnexpectedCodeVerifier()
+    if request.code_verifier:
+        return PkceMismatch() if old.link_code_challenge != tokens.s256(request.code_verifier) else SessionNotFound()
     if request.options and (request.options.ip_match_required or request.options.user_agent_match_required):
-        raise UnsupportedFeature("options: IP and user-agent matching are not available on this deployment yet.")
+        return DeviceMismatch()
+    return SessionNotFound()  # the session to extend was not live
 
+
+def authenticate(request: AuthenticateRequest, *, session_minutes: int | None = None) -> Authenticated:
+    """Spend the link in one conditional write, with the session it creates or extends.
+
+    Used, expired, superseded or revoked links all get one answer (401 unable_to_auth_magic_link).
+    `session_minutes` is hosted mode's session length, when the request itself names none.
+    """
+    now = clock.now()
     user_uuid = tokens.locate(request.token)
     if user_uuid is None:
         raise MagicLinkNotFound()
+    ip, ua = _device(request)
     user_id = f"user-{project_credentials().environment}-{user_uuid}"
+    link_hash = tokens.token_hash(token_key(), request.token)
+    minutes = request.session_duration_minutes or session_minutes
+    claims = json.dumps(request.session_custom_claims or {}, separators=(",", ":"))
+
+    new_session = extend = None
+    sid = session_token = ""
+    if request.session_token or request.session_jwt:
+        ref = (sessions.locate_token(request.session_token) if request.session_token else None) or sessions.verify_jwt(
+            request.session_jwt or ""
+        )
+        if ref is None or ref.user_uuid != user_uuid:
+            raise SessionNotFound()
+        sid, session_token = ref.sid, request.session_token or ""
+        expiry = now + minutes * 60 if minutes else None
+        extend = (sid, sessions.session_hash(request.session_token) if request.session_token else None, expiry)
+    elif minutes:
+        sid, session_token = sessions.new_session_token(user_uuid)
+        attributes = request.attributes
+        entry = SessionEntry(
+            h=sessions.session_hash(session_token),
+            started_at=now,
+            last_accessed_at=now,
+            expires_at=now + minutes * 60,
+            authenticated_at=now,
+            ip_address=(attributes.ip_address or "") if attributes else "",
+            user_agent=(attributes.user_agent or "") if attributes else "",
+            custom_claims_json=claims,
+        )
+        new_session = (sid, entry)
     try:
-        reader = store.consume_link(user_id, tokens.token_hash(token_key(), request.token), now=clock.now())
+        reader = store.consume_link(
+            user_id,
+            link_hash,
+            now=now,
+            code_challenge=tokens.s256(request.code_verifier) if request.code_verifier else None,
+            ip_address=ip,
+            user_agent=ua,
+            new_session=new_session,
+            extend_session=extend,
+        )
     except store.ConditionFailed as failed:
         metrics.add_metric(name="AuthenticationsRefused", unit=MetricUnit.Count, value=1)
-        if failed.item is None:
-            raise MagicLinkNotFound() from None
         logger.append_keys(user_id=user_id)
-        logger.info("magic link refused")
-        raise UnableToAuthMagicLink() from None
+        refusal = _refusal(failed.item, request, link_hash, now)
+        logger.info("magic link refused", extra={"error_type": refusal.error_type})
+        raise refusal from None
     logger.append_keys(user_id=reader.user_id, grant_id=reader.grant_id)
     metrics.add_metric(name="Authentications", unit=MetricUnit.Count, value=1)
     logger.info("magic link authenticated", extra={"authentication_count": reader.authentication_count})
-    return reader
+    if not sid:
+        return Authenticated(reader)
+    entry = reader.sessions[sid]
+    full_id = sessions.session_id(user_uuid, sid)
+    metrics.add_metric(name="SessionsStarted" if new_session else "SessionsExtended", unit=MetricUnit.Count, value=1)
+    return Authenticated(reader, entry, full_id, session_token, sessions.sign_jwt(reader, entry, full_id, now))
 
 
 def send_link(
@@ -222,6 +317,7 @@ def send_link(
             grant=None,
             profile={"locale": request.locale} if request.locale else {},
             not_since=None if cooldown is None else now - cooldown,
+            link_options={"link_code_challenge": None},  # a PKCE challenge belongs to one app flow
         )
     except store.ConditionFailed as failed:
         if failed.item is None:
@@ -231,7 +327,7 @@ def send_link(
         retry = max(1, (failed.item.link_issued_at or now) + (cooldown or 0) - now)
         raise TooManyRequests(headers={"Retry-After": str(retry)}) from None
     logger.append_keys(user_id=reader.user_id, grant_id=reader.grant_id)
-    url = links.with_token(target, token)
+    url = links.landing_url(token)
     if request.delivery == "email":
         _send(
             LOGIN_TEMPLATE,

@@ -27,6 +27,7 @@ _FIELD_ERRORS: dict[str, type[errors.ServiceError]] = {
     "locale": errors.InvalidLocale,
     "invite_magic_link_url": errors.InvalidRedirectUrl,
     "invite_template_id": errors.InvalidTemplateId,
+    "code_challenge_method": errors.PkceMethodNotSupported,
 }
 
 

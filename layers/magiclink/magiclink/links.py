@@ -53,3 +53,8 @@ def with_token(url: str, token: str) -> str:
     ]
     query += [("token", token), ("stytch_token_type", "magic_links")]
     return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def landing_url(token: str) -> str:
+    """What the email carries: the service's landing page, where GET and HEAD spend nothing."""
+    return f"{get_settings().public_base_url.rstrip('/')}/v1/magic_links/redirect?{urlencode({'token': token})}"

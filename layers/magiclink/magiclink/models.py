@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+import json
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -44,6 +46,10 @@ Email = Annotated[str, Field(max_length=320), AfterValidator(normalize_email)]
 Locale = Annotated[str, Field(max_length=16), AfterValidator(normalize_locale)]
 Metadata = dict[str, Any]
 NamePart = Annotated[str, Field(max_length=256)]
+SessionMinutes = Annotated[int, Field(strict=True, ge=5, le=527040)]
+# RFC 7636: the verifier is 43..128 unreserved characters; the S256 challenge is 43 base64url characters.
+CodeVerifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9._~-]{43,128}$")]
+CodeChallenge = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{43}$")]
 
 
 class WireModel(BaseModel):
@@ -84,17 +90,36 @@ class InviteRequest(WireModel):
     role: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")] = "reader"
     reusable: StrictBool = False
     delivery: Literal["email", "none"] = "email"
+    code_challenge: CodeChallenge | None = None
+    code_challenge_method: Literal["S256"] | None = None
+    session_duration_minutes: SessionMinutes | None = Field(
+        default=None,
+        description="Hosted mode: on Continue the service authenticates and hands the target a session this long",
+    )
 
 
 class AuthenticateRequest(WireModel):
     token: Annotated[str, Field(min_length=1, max_length=512)]
-    session_duration_minutes: Annotated[int, Field(strict=True, ge=5, le=527040)] | None = None
+    session_duration_minutes: SessionMinutes | None = None
     session_token: Annotated[str, Field(max_length=512)] | None = None
     session_jwt: Annotated[str, Field(max_length=8192)] | None = None
     session_custom_claims: Metadata | None = None
-    code_verifier: Annotated[str, Field(max_length=128)] | None = None
+    code_verifier: CodeVerifier | None = None
     attributes: Attributes | None = None
     options: AuthenticateOptions | None = None
+
+
+class SessionsAuthenticateRequest(WireModel):
+    session_token: Annotated[str, Field(max_length=512)] | None = None
+    session_jwt: Annotated[str, Field(max_length=8192)] | None = None
+    session_duration_minutes: SessionMinutes | None = None
+    session_custom_claims: Metadata | None = None
+
+
+class SessionsRevokeRequest(WireModel):
+    session_id: Annotated[str, Field(max_length=128)] | None = None
+    session_token: Annotated[str, Field(max_length=512)] | None = None
+    session_jwt: Annotated[str, Field(max_length=8192)] | None = None
 
 
 class RevokeInviteRequest(WireModel):
@@ -159,13 +184,32 @@ class User(BaseModel):
     password: None = None
 
 
+class SessionAttributes(BaseModel):
+    ip_address: str = ""
+    user_agent: str = ""
+
+
+class Session(BaseModel):
+    """Stytch's session object."""
+
+    session_id: str
+    user_id: str
+    started_at: str
+    last_accessed_at: str
+    expires_at: str
+    attributes: SessionAttributes
+    authentication_factors: list[dict[str, Any]]
+    custom_claims: Metadata
+    roles: list[str]
+
+
 class AuthenticateResponse(StytchResponse):
     user_id: str
     method_id: str
     user: User
     session_token: str = ""
     session_jwt: str = ""
-    session: dict[str, Any] | None = None
+    session: Session | None = None
     reset_sessions: bool = False
     grant_id: str
     role: str
@@ -173,6 +217,21 @@ class AuthenticateResponse(StytchResponse):
 
 class RevokeInviteResponse(StytchResponse):
     pass
+
+
+class SessionsAuthenticateResponse(StytchResponse):
+    session: Session
+    session_token: str
+    session_jwt: str
+    user: User
+
+
+class SessionsRevokeResponse(StytchResponse):
+    pass
+
+
+class JwksResponse(StytchResponse):
+    keys: list[dict[str, Any]]
 
 
 LinkState = Literal["active", "used", "expired", "deactivated", "none"]
@@ -244,6 +303,45 @@ UserStatus = Literal["pending", "active"]
 GrantStatus = Literal["pending", "active", "revoked", "expired"]
 
 
+class SessionEntry(BaseModel):
+    """One session, as kept in its reader's item (`sessions.<sid>`); `h` is the token's keyed hash."""
+
+    h: str
+    started_at: int
+    last_accessed_at: int
+    expires_at: int
+    authenticated_at: int
+    ip_address: str = ""
+    user_agent: str = ""
+    custom_claims_json: str = "{}"
+
+    @property
+    def custom_claims(self) -> Metadata:
+        return json.loads(self.custom_claims_json)
+
+    def started_at_iso(self) -> str:
+        return iso(self.started_at)
+
+    def last_accessed_at_iso(self) -> str:
+        return iso(self.last_accessed_at)
+
+    def expires_at_iso(self) -> str:
+        return iso(self.expires_at)
+
+    def attributes(self) -> dict[str, str]:
+        return {"ip_address": self.ip_address, "user_agent": self.user_agent}
+
+    def factors(self, reader: Reader) -> list[dict[str, Any]]:
+        return [
+            {
+                "type": "magic_link",
+                "delivery_method": "email",
+                "last_authenticated_at": iso(self.authenticated_at),
+                "email_factor": {"email_id": reader.email_id, "email_address": reader.email},
+            }
+        ]
+
+
 class Reader(BaseModel):
     """One reader: the user, their grant, and their current link (only its hash). One DynamoDB item."""
 
@@ -273,7 +371,10 @@ class Reader(BaseModel):
     link_reusable: bool = False
     link_url: str | None = None
     link_deactivated_at: int | None = None
+    link_code_challenge: str | None = None
+    link_session_minutes: int | None = None
     invite_attributes: Attributes | None = None
+    sessions: dict[str, SessionEntry] = {}
     last_requested_at: int | None = None
     history: list[HistoryEvent] = []
 
@@ -283,6 +384,15 @@ class Reader(BaseModel):
         if live and self.access_expires_at is not None and self.access_expires_at <= now:
             return "expired"
         return self.grant_status
+
+    def link_usable(self, link_hash: str, now: int) -> bool:
+        """Whether `link_hash` is this reader's current link and it may still be spent (PKCE and device aside)."""
+        return (
+            self.link_hash is not None
+            and hmac.compare_digest(self.link_hash, link_hash)
+            and self.link_state_at(now) == "active"
+            and self.grant_status_at(now) in ("pending", "active")
+        )
 
     def link_state_at(self, now: int) -> LinkState:
         if self.link_hash is None:
@@ -323,6 +433,20 @@ def view_of(reader: Reader, now: int) -> ReaderView:
         revoked_by=reader.revoked_by,
         last_requested_at=_iso_or_none(reader.last_requested_at),
         history=[{"at": iso(e.at), "event": e.event, "by": e.by} for e in reader.history],
+    )
+
+
+def session_of(reader: Reader, entry: SessionEntry, session_id: str) -> Session:
+    return Session(
+        session_id=session_id,
+        user_id=reader.user_id,
+        started_at=entry.started_at_iso(),
+        last_accessed_at=entry.last_accessed_at_iso(),
+        expires_at=entry.expires_at_iso(),
+        attributes=SessionAttributes(**entry.attributes()),
+        authentication_factors=entry.factors(reader),
+        custom_claims=entry.custom_claims,
+        roles=[reader.role],
     )
 
 

@@ -28,9 +28,10 @@ class Settings(BaseModel):
     request_response_mode: Literal["explicit", "uniform"] = "explicit"
     uniform_response_ms: int = Field(default=1500, ge=0, le=10000)
     cleanup_lookback_days: int = Field(default=30, ge=1, le=366)
+    session_signing_key_ids: tuple[str, ...] = Field(default=(), description="KMS keys: current first, then previous")
     error_docs_url: str = "https://stytch.com/docs/api/errors/{status_code}#{error_type}"
 
-    @field_validator("redirect_urls", mode="before")
+    @field_validator("redirect_urls", "session_signing_key_ids", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
         if isinstance(value, str):

@@ -25,7 +25,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from .errors import ServiceUnavailable
-from .models import Reader
+from .models import Reader, SessionEntry
 from .settings import get_settings
 
 EXPIRY_INDEX = "by_expiry"
@@ -161,15 +161,19 @@ def reissue_link(
     profile: dict[str, Any],
     event: str = "link_issued",
     not_since: int | None = None,
+    link_options: dict[str, Any] | None = None,
 ) -> Reader:
     """Give an existing reader a new link (the old one stops matching) and the invite's grant terms.
 
     Without `renew` it applies only to a live grant (pending or active, not past its access expiry)
     and keeps its status; with `renew` it restarts a revoked or expired grant as pending.
+    `link_options` ({link_code_challenge, link_session_minutes}) sets the new link's PKCE challenge
+    and hosted-mode session length (None removes one; a key left out keeps it).
     `grant` ({role, access_expires_at}) sets the grant's terms (an invite); None keeps them (a re-link).
     `not_since` also refuses it when the current link was issued after that time (a cooldown).
     Returns the reader as it was before; ConditionFailed (with the old item) when it did not apply.
     """
+    link_options = link_options or {}
     sets = {
         "link_hash": link_hash,
         "link_issued_at": now,
@@ -181,6 +185,11 @@ def reissue_link(
     }
     sets.update({k: json.dumps(v, separators=(",", ":")) if k in _JSON_FIELDS else v for k, v in profile.items()})
     removes = ["link_used_at", "link_deactivated_at"]
+    for option, value in link_options.items():
+        if value is None:
+            removes.append(option)
+        else:
+            sets[option] = value
     if grant is not None:
         sets["role"] = grant["role"]
         if grant["access_expires_at"] is None:
@@ -227,37 +236,138 @@ def reissue_link(
     return _from_item(old)
 
 
-def consume_link(user_id: str, link_hash: str, *, now: int) -> Reader:
-    """The single-use step: one conditional write that spends the link and activates user and grant.
+def consume_link(
+    user_id: str,
+    link_hash: str,
+    *,
+    now: int,
+    code_challenge: str | None = None,
+    ip_address: str | None = None,
+    user_agent: str | None = None,
+    new_session: tuple[str, SessionEntry] | None = None,
+    extend_session: tuple[str, str | None, int | None] | None = None,
+) -> Reader:
+    """The single-use step: one conditional write that spends the link and activates user and grant,
+    and creates (`new_session`: sid, entry) or extends (`extend_session`: sid, token hash or None for a
+    verified JWT, new expiry or None to keep it)
+    a session in the same write, so a spent link without its session can never be.
 
-    Applies only if the link is the reader's current one, unexpired, unspent (or reusable), and the
-    grant is live. Returns the reader after the write; ConditionFailed (with the old item) otherwise.
+    Applies only if the link is the reader's current one, unexpired, unspent (or reusable), the grant
+    is live, the PKCE challenge matches (`code_challenge` is S256 of the verifier; None means the link
+    must have none), and the invite's IP address / user agent match where given.
+    Returns the reader after the write; ConditionFailed (with the old item) otherwise.
     """
+    sets = [
+        "link_used_at = :now",
+        "user_status = :active",
+        "grant_status = :active",
+        "last_authenticated_at = :now",
+        "authentication_count = if_not_exists(authentication_count, :zero) + :one",
+    ]
+    conditions = [
+        "link_hash = :hash AND link_expires_at > :now",
+        "(attribute_not_exists(link_used_at) OR link_reusable = :true)",
+        "grant_status IN (:pending, :active)",
+        "(attribute_not_exists(access_expires_at) OR access_expires_at > :now)",
+    ]
+    values: dict[str, Any] = {
+        "now": now,
+        "hash": link_hash,
+        "active": "active",
+        "pending": "pending",
+        "zero": 0,
+        "one": 1,
+        "true": True,
+    }
+    names: dict[str, str] = {}
+    if code_challenge is None:
+        conditions.append("attribute_not_exists(link_code_challenge)")
+    else:
+        conditions.append("link_code_challenge = :challenge")
+        values["challenge"] = code_challenge
+    if ip_address is not None:
+        conditions.append("invite_attributes.ip_address = :ip")
+        values["ip"] = ip_address
+    if user_agent is not None:
+        conditions.append("invite_attributes.user_agent = :ua")
+        values["ua"] = user_agent
+    if new_session is not None:
+        sid, entry = new_session
+        sets.append("sessions.#sid = :session")
+        names["#sid"] = sid
+        values["session"] = entry.model_dump()
+    if extend_session is not None:
+        sid, session_hash, expires_at = extend_session
+        sets += ["sessions.#sid.last_accessed_at = :now", "sessions.#sid.authenticated_at = :now"]
+        conditions.append("sessions.#sid.expires_at > :now")
+        names["#sid"] = sid
+        if expires_at is not None:
+            sets.append("sessions.#sid.expires_at = :session_expires")
+            values["session_expires"] = expires_at
+        if session_hash is not None:  # a session_token; a verified session_jwt has proven the session already
+            conditions.append("sessions.#sid.h = :session_hash")
+            values["session_hash"] = session_hash
+    request: dict[str, Any] = {
+        "TableName": _table(),
+        "Key": _user_key(user_id),
+        "UpdateExpression": "SET " + ", ".join(sets),
+        "ConditionExpression": " AND ".join(conditions),
+        "ExpressionAttributeValues": _values(**values),
+        "ReturnValues": "ALL_NEW",
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
+    if names:
+        request["ExpressionAttributeNames"] = names
+    try:
+        with _calls():
+            new = _client().update_item(**request)["Attributes"]
+    except _client().exceptions.ConditionalCheckFailedException as exc:
+        raise ConditionFailed.from_response(exc.response) from exc
+    return _from_item(new)
+
+
+def extend_session(
+    user_id: str, sid: str, session_hash: str, *, now: int, expires_at: int, claims_json: str | None
+) -> Reader:
+    """Touch a live session (and move its expiry, set its custom claims); ConditionFailed if it is not live."""
+    sets = ["sessions.#sid.last_accessed_at = :now", "sessions.#sid.expires_at = :expires"]
+    values: dict[str, Any] = {"now": now, "expires": expires_at, "h": session_hash}
+    if claims_json is not None:
+        sets.append("sessions.#sid.custom_claims_json = :claims")
+        values["claims"] = claims_json
     try:
         with _calls():
             new = _client().update_item(
                 TableName=_table(),
                 Key=_user_key(user_id),
-                UpdateExpression=(
-                    "SET link_used_at = :now, user_status = :active, grant_status = :active,"
-                    " last_authenticated_at = :now,"
-                    " authentication_count = if_not_exists(authentication_count, :zero) + :one"
-                ),
-                ConditionExpression=(
-                    "link_hash = :hash AND link_expires_at > :now"
-                    " AND (attribute_not_exists(link_used_at) OR link_reusable = :true)"
-                    " AND grant_status IN (:pending, :active)"
-                    " AND (attribute_not_exists(access_expires_at) OR access_expires_at > :now)"
-                ),
-                ExpressionAttributeValues=_values(
-                    now=now, hash=link_hash, active="active", pending="pending", zero=0, one=1, true=True
-                ),
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression="sessions.#sid.h = :h AND sessions.#sid.expires_at > :now",
+                ExpressionAttributeNames={"#sid": sid},
+                ExpressionAttributeValues=_values(**values),
                 ReturnValues="ALL_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )["Attributes"]
     except _client().exceptions.ConditionalCheckFailedException as exc:
-        raise ConditionFailed.from_response(exc.response) from exc
+        raise ConditionFailed(None) from exc
     return _from_item(new)
+
+
+def remove_sessions(user_id: str, sids: list[str], *, only_if_present: bool = True) -> bool:
+    """End sessions (revoke, or prune expired ones); False if `only_if_present` and the first was gone."""
+    names = {f"#s{i}": sid for i, sid in enumerate(sids)}
+    request: dict[str, Any] = {
+        "TableName": _table(),
+        "Key": _user_key(user_id),
+        "UpdateExpression": "REMOVE " + ", ".join(f"sessions.#s{i}" for i in range(len(sids))),
+        "ExpressionAttributeNames": names,
+    }
+    if only_if_present:
+        request["ConditionExpression"] = "attribute_exists(sessions.#s0)"
+    try:
+        with _calls():
+            _client().update_item(**request)
+    except _client().exceptions.ConditionalCheckFailedException:
+        return False
+    return True
 
 
 def revoke(user_id: str, *, now: int, by: str, delete_at: int, pending_only: bool = False) -> Reader:

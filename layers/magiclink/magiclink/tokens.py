@@ -38,3 +38,9 @@ def locate(token: str) -> uuid.UUID | None:
 
 def token_hash(key: bytes, token: str) -> str:
     return hmac.new(key, token.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def s256(code_verifier: str) -> str:
+    """PKCE's S256: base64url(SHA-256(verifier)), unpadded (RFC 7636)."""
+    digest = hashlib.sha256(code_verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")

@@ -1,0 +1,47 @@
+"""Public: the page an emailed link opens (GET/HEAD spend nothing) and its Continue button (POST)."""
+
+from typing import Annotated
+from urllib.parse import parse_qs
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from magiclink import errors, http, landing, pages
+
+app = http.make_resolver()
+_TOKEN = Annotated[str, Query(max_length=512)]
+
+
+def _page(link: landing.Link, token: str, status: int = 200) -> Response:
+    reader = link.reader if link.usable else None
+    page = pages.render(
+        "landing",
+        usable=link.usable,
+        token=token,
+        email=reader.email if reader else "",
+        name=reader.name.first_name if reader else "",
+        inviter=reader.invited_by if reader and "@" in reader.invited_by else "",
+    )
+    return http.html_page(page, status)
+
+
+@app.route("/v1/magic_links/redirect", method=["GET", "HEAD"])
+def show(token: _TOKEN = ""):
+    return _page(landing.inspect(token), token)
+
+
+@app.post("/v1/magic_links/redirect")
+def proceed():
+    form = parse_qs(app.current_event.decoded_body or "")
+    token = (form.get("token") or [""])[0][:512]
+    request = app.current_event.request_context.http
+    try:
+        target = landing.proceed(token, ip_address=request.source_ip, user_agent=request.user_agent or "")
+    except (errors.UnableToAuthMagicLink, errors.MagicLinkNotFound):
+        return _page(landing.Link(None, False), "", 410)
+    return Response(status_code=303, headers={"Location": target, "Cache-Control": "no-store"}, body="")
+
+
+lambda_handler = http.lambda_entry(
+    app, basic_auth=False, content_types=("application/x-www-form-urlencoded", "application/json")
+)

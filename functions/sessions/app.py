@@ -1,0 +1,35 @@
+"""POST /v1/sessions/authenticate and /v1/sessions/revoke (HTTP Basic), Stytch-style."""
+
+from magiclink import http, sessions
+from magiclink.models import (
+    SessionsAuthenticateRequest,
+    SessionsAuthenticateResponse,
+    SessionsRevokeRequest,
+    SessionsRevokeResponse,
+    session_of,
+    user_of,
+)
+
+app = http.make_resolver()
+
+
+@app.post("/v1/sessions/authenticate")
+def authenticate(body: SessionsAuthenticateRequest) -> SessionsAuthenticateResponse:
+    minutes, claims = body.session_duration_minutes, body.session_custom_claims
+    current = sessions.authenticate_session(body.session_token, body.session_jwt, minutes=minutes, custom_claims=claims)
+    return SessionsAuthenticateResponse(
+        request_id=http.request_id(app.current_event.raw_event),
+        session=session_of(current.reader, current.entry, current.session_id),
+        session_token=current.session_token,
+        session_jwt=current.session_jwt,
+        user=user_of(current.reader),
+    )
+
+
+@app.post("/v1/sessions/revoke")
+def revoke(body: SessionsRevokeRequest) -> SessionsRevokeResponse:
+    sessions.revoke_session(body.session_id, body.session_token, body.session_jwt)
+    return SessionsRevokeResponse(request_id=http.request_id(app.current_event.raw_event))
+
+
+lambda_handler = http.lambda_entry(app)
