@@ -10,7 +10,7 @@ from support import Api
 
 from local import stack
 from local.cfn import Template
-from magiclink import credentials, mailer, settings, store
+from magiclink import credentials, mailer, sessions, settings, signing, store
 
 TEMPLATE = Template()
 BASE_URL = "http://127.0.0.1:3000"
@@ -27,6 +27,9 @@ def reset_caches() -> None:
     credentials._provider.cache_clear()
     store._client.cache_clear()
     mailer._client.cache_clear()
+    signing._client.cache_clear()
+    signing.public_key_der.cache_clear()
+    sessions._public_key.cache_clear()
 
 
 @pytest.fixture

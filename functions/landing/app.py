@@ -27,7 +27,10 @@ def _page(link: landing.Link, token: str, status: int = 200) -> Response:
 
 @app.route("/v1/magic_links/redirect", method=["GET", "HEAD"])
 def show(token: _TOKEN = ""):
-    return _page(landing.inspect(token), token)
+    response = _page(landing.inspect(token), token)
+    if app.current_event.http_method == "HEAD":
+        response.body = ""
+    return response
 
 
 @app.post("/v1/magic_links/redirect")

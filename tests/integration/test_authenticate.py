@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from stytch.consumer.models.magic_links import AuthenticateResponse
-from support import last_token, table_items, token_of
+from support import last_token, table_items
 
 from magiclink import tokens
 
