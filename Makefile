@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 PORT ?= 3000
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint validate build pytest invoke clean
+.PHONY: run test lint validate build pytest browser test-engine invoke clean
 
 $(VENV)/.installed: requirements-dev.txt layers/magiclink/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,8 +38,25 @@ validate: $(SAM_VENV)/.installed
 build: $(SAM_VENV)/.installed
 	$(SAM) build --cached --parallel
 
-pytest: $(VENV)/.installed
+pytest: $(VENV)/.installed browser
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Debian's Chromium and its driver, for the tests that drive a real browser (only when missing).
+browser:
+	@command -v chromedriver >/dev/null && command -v chromium >/dev/null || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			chromium chromium-driver >/dev/null; }
+
+# DynamoDB Local (from npm; the jar runs on Java 17) binds every interface, so the suite that drives the
+# service's real DynamoDB code against it runs in a namespace whose only network is loopback; the pid
+# namespace ends DynamoDB Local with the run, whatever happens to pytest.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+test-engine: $(VENV)/.installed node_modules/.installed
+	unshare --net --map-root-user --pid --fork --kill-child --mount-proc \
+		bash -c 'ip link set lo up && MAGICLINK_ENGINE=1 $(PY) -m pytest -q tests/engine'
 
 # The Docker-free `sam local invoke`: make invoke FUNCTION=InviteFunction EVENT=events/invite.json
 invoke: $(VENV)/.installed
@@ -48,3 +65,9 @@ invoke: $(VENV)/.installed
 
 clean:
 	rm -rf .aws-sam $(VENV) $(SAM_VENV)
+
+# Benchmarks against baselines measured in the same run (never part of `make test`); see docs/benchmarks.md.
+# BENCH_ARGS="--quick" tries them out; "--only cold,warm" picks sections; "--markdown FILE" writes the table.
+.PHONY: bench
+bench: $(VENV)/.installed build
+	$(PY) -m bench.run $(BENCH_ARGS)

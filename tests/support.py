@@ -108,3 +108,65 @@ def table_items() -> list[dict]:
 
 def basic(project_id: str, secret: str) -> str:
     return "Basic " + base64.b64encode(f"{project_id}:{secret}".encode()).decode()
+
+
+def request(method: str, url: str, body: object = None, auth: bool = True) -> tuple[int, Any]:
+    """An HTTP request to a running local stack, with the dev credentials unless auth=False."""
+    import urllib.error
+    import urllib.request
+
+    data = json.dumps(body).encode() if body is not None else None
+    headers = {"Content-Type": "application/json"}
+    if auth:
+        headers["Authorization"] = stack.basic_auth_header()
+    sent = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(sent, timeout=10) as response:
+            raw = response.read()
+            kind = response.headers.get("Content-Type", "")
+            return response.status, json.loads(raw) if "json" in kind else raw.decode()
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+class LocalServer:
+    """`make run`'s server (python -m local.server) as a separate process on a free port."""
+
+    def __init__(self, base: str, process):
+        self.base = base
+        self.process = process
+
+    @classmethod
+    def start(cls) -> LocalServer:
+        import os
+        import subprocess
+        import sys
+        import time
+
+        from local.server import free_port
+
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MAGICLINK_"))}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "local.server"],
+            cwd=ROOT,
+            env=env | {"PORT": str(port)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if request("GET", f"{base}/_local/health", auth=False)[0] == 200:
+                    return cls(base, process)
+            except OSError:
+                time.sleep(0.2)
+        process.kill()
+        raise RuntimeError("local stack did not become healthy: " + (process.stdout.read() if process.stdout else ""))
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)

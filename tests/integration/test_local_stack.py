@@ -4,62 +4,23 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from support import LocalServer
+from support import request as _request
 
 from local.cfn import ROOT
-from local.server import free_port
-from local.stack import basic_auth_header
-
-
-def _request(method: str, url: str, body: object = None, auth: bool = True) -> tuple[int, object]:
-    data = json.dumps(body).encode() if body is not None else None
-    headers = {"Content-Type": "application/json"}
-    if auth:
-        headers["Authorization"] = basic_auth_header()
-    request = urllib.request.Request(url, data=data, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            raw = response.read()
-            kind = response.headers.get("Content-Type", "")
-            return response.status, json.loads(raw) if "json" in kind else raw.decode()
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
 
 
 @pytest.fixture(scope="module")
 def server():
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MAGICLINK_"))}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local.server"],
-        cwd=ROOT,
-        env=env | {"PORT": str(port)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if _request("GET", f"{base}/_local/health", auth=False)[0] == 200:
-                break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail("local stack did not become healthy: " + (process.stdout.read() if process.stdout else ""))
-    yield base, process
-    if process.poll() is None:
-        process.kill()
+    stack = LocalServer.start()
+    yield stack.base, stack.process
+    stack.stop()
 
 
 def test_the_readme_session_invite_outbox_authenticate_revoke(server):
@@ -123,9 +84,42 @@ def test_make_invoke_runs_an_event_against_the_running_stack(server):
     assert outbox[-1]["to"] == ["ada@example.com"]
 
 
-def test_ctrl_c_stops_it_cleanly(server):
-    _, process = server
-    process.send_signal(signal.SIGINT)
-    output, _ = process.communicate(timeout=15)
-    assert process.returncode == 0
+def test_ctrl_c_stops_it_cleanly():
+    own = LocalServer.start()
+    own.process.send_signal(signal.SIGINT)
+    output, _ = own.process.communicate(timeout=15)
+    assert own.process.returncode == 0
     assert "Stopped." in output
+
+
+def test_the_readmes_jwt_verifier_works_as_written(server):
+    base, _ = server
+    readme = (ROOT / "README.md").read_text()
+    snippet = re.search(r"<!-- verify-jwt -->\n```python\n(.*?)```", readme, re.S).group(1)
+    invite = {"email": "jwt@example.com", "delivery": "none"}
+    _, invited = _request("POST", f"{base}/v1/magic_links/email/invite", invite)
+    token = parse_qs(urlsplit(invited["magic_link_url"]).query)["token"][0]
+    _, body = _request("POST", f"{base}/v1/magic_links/authenticate", {"token": token, "session_duration_minutes": 30})
+
+    namespace: dict = {}
+    exec(snippet.replace("http://127.0.0.1:3000", base), namespace)
+    claims = namespace["verify"](body["session_jwt"])
+
+    assert claims["sub"] == body["user_id"]
+    status, _ = _request("POST", f"{base}/v1/sessions/revoke", {"session_jwt": body["session_jwt"]})
+    assert status == 200
+    status, refused = _request("POST", f"{base}/v1/sessions/authenticate", {"session_jwt": body["session_jwt"]})
+    assert status == 404 and refused["error_type"] == "session_not_found"
+
+
+def test_a_link_opened_by_curl_ten_times_still_works(server):
+    base, _ = server
+    _request("POST", f"{base}/v1/magic_links/email/invite", {"email": "curl@example.com"})
+    link = _request("GET", f"{base}/_local/outbox.json", auth=False)[1][-1]["links"][0]
+    for _ in range(10):
+        subprocess.run(["curl", "-s", "-o", "/dev/null", link], check=True, timeout=10)
+        subprocess.run(["curl", "-s", "-I", "-o", "/dev/null", link], check=True, timeout=10)
+
+    token = parse_qs(urlsplit(link).query)["token"][0]
+    status, body = _request("POST", f"{base}/v1/magic_links/authenticate", {"token": token})
+    assert status == 200 and body["user"]["emails"][0]["email"] == "curl@example.com"
