@@ -20,7 +20,7 @@ def _page(link: landing.Link, token: str, status: int = 200) -> Response:
         token=token,
         email=reader.email if reader else "",
         name=reader.name.first_name if reader else "",
-        inviter=reader.invited_by if reader and "@" in reader.invited_by else "",
+        inviter=(reader.inviter_name or "") if reader else "",
     )
     return http.html_page(page, status)
 

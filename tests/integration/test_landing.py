@@ -30,7 +30,7 @@ def _continue(api, token: str):
 
 
 def test_a_scanner_flood_spends_nothing_and_the_person_still_gets_in(api, outbox, monkeypatch):
-    api.invite(name={"first_name": "Ada <b>"})
+    api.invite(name={"first_name": "Ada <b>"}, inviter_name="Grace from Acme")
     token = last_token(outbox)
 
     for user_agent in SCANNERS:
@@ -41,7 +41,7 @@ def test_a_scanner_flood_spends_nothing_and_the_person_still_gets_in(api, outbox
                 assert reply.body == ""
 
     page = _open(api, token)
-    assert "Continue" in page.body and "Magic Link" in page.body
+    assert "Continue" in page.body and "Magic Link" in page.body and "Invited by Grace from Acme" in page.body
     assert "Ada &lt;b&gt;" in page.body and "Ada <b>" not in page.body
     assert page.headers["Referrer-Policy"] == "no-referrer"
     assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]

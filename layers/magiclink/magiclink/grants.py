@@ -76,6 +76,7 @@ def _profile(request: InviteRequest) -> dict:
         "trusted_metadata": request.trusted_metadata,
         "untrusted_metadata": request.untrusted_metadata,
         "invite_attributes": request.attributes.model_dump(exclude_none=True) if request.attributes else None,
+        "inviter_name": request.inviter_name,
     }
     return {k: v for k, v in given.items() if v is not None}
 

@@ -90,6 +90,9 @@ class InviteRequest(WireModel):
     role: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")] = "reader"
     reusable: StrictBool = False
     delivery: Literal["email", "none"] = "email"
+    inviter_name: Annotated[str, Field(min_length=1, max_length=128)] | None = Field(
+        default=None, description="Who invites, as the landing page shows it (e.g. 'Grace from Acme')"
+    )
     code_challenge: CodeChallenge | None = None
     code_challenge_method: Literal["S256"] | None = None
     session_duration_minutes: SessionMinutes | None = Field(
@@ -359,6 +362,7 @@ class Reader(BaseModel):
     grant_status: GrantStatus = "pending"
     invited_at: int
     invited_by: str
+    inviter_name: str | None = None
     access_expires_at: int | None = None
     last_authenticated_at: int | None = None
     authentication_count: int = 0
