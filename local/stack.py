@@ -38,6 +38,7 @@ def local_names() -> dict[str, str]:
         "Table": "magiclink-local",
         "CredentialsSecret": "magiclink/local/credentials",
         "TokenKeySecret": "magiclink/local/token-key",
+        "ConfigurationSet": "magiclink-local",
         "SessionSigningKey.Arn": f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:alias/magiclink-local-session-signing",
     }
 
@@ -122,6 +123,8 @@ def provision(template: Template) -> None:
         kms.create_alias(AliasName=alias, TargetKeyId=key_id)
     identity = template.parameters["SesIdentity"]
     ses = boto3.client("ses")
+    for logical_id in template.of_type("AWS::SES::ConfigurationSet"):
+        ses.create_configuration_set(ConfigurationSet={"Name": names[logical_id]})
     if "@" in identity:
         ses.verify_email_identity(EmailAddress=identity)
     else:

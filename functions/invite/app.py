@@ -1,7 +1,7 @@
-"""POST /v1/magic_links/email/invite: create or renew a reader's grant and email them a magic link."""
+"""POST /v1/magic_links/email/invite and /send: invite (create or renew a grant) or send a login link."""
 
 from magiclink import grants, http
-from magiclink.models import InviteRequest, InviteResponse
+from magiclink.models import InviteRequest, InviteResponse, ReaderLinkRequest, SendRequest, SendResponse
 
 app = http.make_resolver()
 
@@ -17,6 +17,21 @@ def invite(body: InviteRequest) -> InviteResponse:
         grant_renewed=invited.renewed,
         magic_link_url=invited.magic_link_url,
     )
+
+
+@app.post("/v1/magic_links/email/send")
+def send(body: SendRequest) -> SendResponse:
+    link = ReaderLinkRequest(
+        magic_link_url=body.login_magic_link_url,
+        link_expiration_minutes=body.login_expiration_minutes,
+        locale=body.locale,
+    )
+    template_id = body.login_template_id or grants.LOGIN_TEMPLATE
+    reader, _ = grants.send_link(
+        body.email, link, by=http.api_principal(), template_id=template_id, code_challenge=body.code_challenge
+    )
+    request_id = http.request_id(app.current_event.raw_event)
+    return SendResponse(request_id=request_id, user_id=reader.user_id, email_id=reader.email_id)
 
 
 lambda_handler = http.lambda_entry(app)

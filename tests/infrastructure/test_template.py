@@ -47,6 +47,7 @@ def test_the_api_routes_are_stytchs_and_each_has_its_own_function():
     routes = {f"{r.method} {r.path}": fn.logical_id for fn in FUNCTIONS.values() for r in fn.routes}
     assert routes == {
         "POST /v1/magic_links/email/invite": "InviteFunction",
+        "POST /v1/magic_links/email/send": "InviteFunction",
         "POST /v1/magic_links/authenticate": "AuthenticateFunction",
         "POST /v1/magic_links/email/revoke_invite": "RevokeFunction",
         "GET /v1/readers": "ReadersFunction",
@@ -120,9 +121,11 @@ def test_the_table_is_on_demand_with_ttl_point_in_time_recovery_and_the_expiry_i
         ),
         ("RevokeFunction", {"dynamodb:GetItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"}),
         ("CleanupFunction", {"dynamodb:Query", "dynamodb:DeleteItem"}),
+        ("MailEventsFunction", {"dynamodb:GetItem", "dynamodb:UpdateItem"}),
     ],
 )
 def test_each_function_gets_exactly_the_actions_it_calls(function, allowed):
+    assert function in FUNCTIONS
     assert _actions(function) == allowed
     for statement in _statements(function):
         assert statement["Resource"] != "*"
@@ -182,3 +185,17 @@ def test_handlers_are_thin():
             if isinstance(node, ast.FunctionDef):
                 body_lines = node.end_lineno - node.body[0].lineno + 1
                 assert body_lines <= 12, f"{fn.logical_id}.{node.name} is {body_lines} lines"
+
+
+def test_every_function_is_in_the_least_privilege_table():
+    table = test_each_function_gets_exactly_the_actions_it_calls.pytestmark[0].args[1]
+    assert {name for name, _ in table} == set(FUNCTIONS)
+
+
+def test_bounces_and_complaints_reach_a_function_with_a_dead_letter_queue():
+    destination = RESOURCES["ConfigurationSetEvents"]["Properties"]["EventDestination"]
+    assert set(destination["MatchingEventTypes"]) == {"bounce", "complaint"}
+    assert destination["SnsDestination"]["TopicARN"] == {"Ref": "MailEventsTopic"}
+    mail_events = RESOURCES["MailEventsFunction"]["Properties"]
+    assert mail_events["Events"]["MailEvents"]["Properties"]["Topic"] == {"Ref": "MailEventsTopic"}
+    assert mail_events["DeadLetterQueue"]["Type"] == "SQS"

@@ -30,8 +30,9 @@ CONTEXTS: dict[str, dict[str, object]] = {
     "invite": {"project": "Example Docs", "name": HOSTILE, "link": LINK, "expires_in": "<EXPIRES>", "reusable": False},
     "login": {"project": "Example Docs", "name": HOSTILE, "link": LINK, "expires_in": "<EXPIRES>", "reusable": False},
     "access_request": {"project": "Example Docs", "requester": HOSTILE, "link": LINK, "expires_in": "<EXPIRES>"},
+    "revoked": {"project": "Example Docs", "name": HOSTILE},
 }
-UNTRUSTED = {"invite": "name", "login": "name", "access_request": "requester"}
+UNTRUSTED = {"invite": "name", "login": "name", "access_request": "requester", "revoked": "name"}
 REUSABLE_MODES = [
     (template_id, reusable)
     for template_id in TEMPLATE_IDS
@@ -83,7 +84,11 @@ def test_every_supported_locale_has_a_folder():
 
 def test_every_english_template_has_a_sample_context():
     assert set(TEMPLATE_IDS) == set(CONTEXTS) == set(UNTRUSTED)
-    assert {"invite", "login", "access_request"} <= set(TEMPLATE_IDS)
+    assert {"invite", "login", "access_request", "revoked"} <= set(TEMPLATE_IDS)
+
+
+def _has(template_id: str, variable: str) -> bool:
+    return variable in CONTEXTS[template_id]
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -103,9 +108,13 @@ def test_no_locale_has_a_template_english_lacks(locale):
 def test_the_text_part_has_the_raw_link_and_untrusted_value(env, locale, template_id, reusable):
     text = _render(env, locale, f"{template_id}.txt", reusable=reusable)
 
-    assert text.count(LINK) == 1
+    if _has(template_id, "link"):
+        assert text.count(LINK) == 1
+    else:
+        assert "://" not in text, "a template without a link variable must not carry a hard-coded one"
     assert HOSTILE in text
-    assert "<EXPIRES>" in text
+    if _has(template_id, "expires_in"):
+        assert "<EXPIRES>" in text
     assert "Example Docs" in text
 
 
@@ -115,11 +124,15 @@ def test_the_html_part_escapes_the_link_and_untrusted_value(env, locale, templat
     html = _render(env, locale, f"{template_id}.html", reusable=reusable)
 
     assert LINK not in html
-    assert html.count(f'href="{LINK.replace("&", "&amp;")}"') == 2
-    assert html.count(LINK.replace("&", "&amp;")) == 3  # the button, the fallback link and its visible text
+    if _has(template_id, "link"):
+        assert html.count(f'href="{LINK.replace("&", "&amp;")}"') == 2
+        assert html.count(LINK.replace("&", "&amp;")) == 3  # the button, the fallback link and its visible text
+    else:
+        assert "<a " not in html and "href=" not in html, "a template without a link variable must not link anywhere"
     assert "<script>" not in html
     assert ESCAPED in html
-    assert "&lt;EXPIRES&gt;" in html
+    if _has(template_id, "expires_in"):
+        assert "&lt;EXPIRES&gt;" in html
     assert "Example Docs" in html
 
 

@@ -52,6 +52,14 @@ class InviteAlreadyAccepted(BadRequest):
     )
 
 
+class EmailBounced(BadRequest):
+    error_type = "email_bounced"
+    default_message = (
+        "Mail to this address bounced permanently before, so nothing was sent. Check the address,"
+        " or pass force: true to try it again."
+    )
+
+
 class GrantNotActive(BadRequest):
     error_type = "grant_not_active"
     default_message = "This reader's access was revoked or has expired; invite them again to renew it."

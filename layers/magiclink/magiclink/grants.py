@@ -13,6 +13,7 @@ from .credentials import project_credentials, token_key
 from .errors import (
     BadRequest,
     DeviceMismatch,
+    EmailBounced,
     EmailNotFound,
     GrantNotActive,
     InvalidTemplateId,
@@ -113,10 +114,13 @@ def _issue(request: InviteRequest, target: str, now: int, by: str) -> tuple[Read
                 grant=grant,
                 profile=_profile(request),
                 link_options=options,
+                force=request.force,
             )
             try:
                 return store.reissue_link(user_id, renew=False, **link), token, False
             except store.ConditionFailed as failed:
+                if failed.item is not None and failed.item.email_status == "bounced" and not request.force:
+                    raise EmailBounced() from None
                 if failed.item is not None:  # revoked or expired: renew the grant
                     return store.reissue_link(user_id, renew=True, event="renewed", **link), token, True
             # Otherwise the pointer outlived its reader (a revoked invite being cleaned up): start afresh.
@@ -296,12 +300,16 @@ def send_link(
     *,
     by: str,
     cooldown: int | None = None,
+    template_id: str = LOGIN_TEMPLATE,
+    code_challenge: str | None = None,
 ) -> tuple[Reader, str]:
     """A new link for a reader whose grant is live; older links stop working. Returns (reader, url).
 
     `cooldown` (seconds) refuses it with 429 while the current link is younger than that.
     """
     now = clock.now()
+    if not mailer.template_exists(template_id):
+        raise InvalidTemplateId()
     user_id = _reader_id(email)
     target = links.redirect_target(request.magic_link_url)
     token = tokens.new_token(_user_uuid(user_id))
@@ -318,20 +326,23 @@ def send_link(
             grant=None,
             profile={"locale": request.locale} if request.locale else {},
             not_since=None if cooldown is None else now - cooldown,
-            link_options={"link_code_challenge": None},  # a PKCE challenge belongs to one app flow
+            link_options={"link_code_challenge": code_challenge},  # a challenge belongs to one app flow
+            force=request.force,
         )
     except store.ConditionFailed as failed:
         if failed.item is None:
             raise EmailNotFound() from None
         if failed.item.grant_status_at(now) in ("revoked", "expired"):
             raise GrantNotActive() from None
+        if failed.item.email_status == "bounced" and not request.force:
+            raise EmailBounced() from None
         retry = max(1, (failed.item.link_issued_at or now) + (cooldown or 0) - now)
         raise TooManyRequests(headers={"Retry-After": str(retry)}) from None
     logger.append_keys(user_id=reader.user_id, grant_id=reader.grant_id)
     url = links.landing_url(token)
     if request.delivery == "email":
         _send(
-            LOGIN_TEMPLATE,
+            template_id,
             reader,
             request.locale,
             url=url,
@@ -355,7 +366,8 @@ def deactivate_link(email: str, *, by: str) -> Reader:
     return reader
 
 
-def _revoke(email: str, *, by: str, pending_only: bool) -> Reader:
+def _revoke(email: str, *, by: str, pending_only: bool) -> tuple[Reader, bool]:
+    """Revoke; returns the reader and whether this call revoked it (False: it already was)."""
     now = clock.now()
     user_id = _reader_id(email)
     delete_at = now + get_settings().revoked_retention_days * 86400
@@ -365,19 +377,31 @@ def _revoke(email: str, *, by: str, pending_only: bool) -> Reader:
         if failed.item is None:
             raise EmailNotFound() from None
         if failed.item.grant_status == "revoked":
-            return failed.item  # revoking again changes nothing, and keeps who revoked first
+            return failed.item, False  # revoking again changes nothing, and keeps who revoked first
         raise InviteAlreadyAccepted() from None
     logger.append_keys(user_id=reader.user_id, grant_id=reader.grant_id)
     metrics.add_metric(name="AccessRevoked", unit=MetricUnit.Count, value=1)
     logger.info("access revoked", extra={"pending_only": pending_only})
-    return reader
+    return reader, True
 
 
 def revoke_invite(email: str, *, by: str) -> Reader:
     """End a pending invite; its link stops working at once. Revoking a revoked invite again is fine."""
-    return _revoke(email, by=by, pending_only=True)
+    return _revoke(email, by=by, pending_only=True)[0]
 
 
 def revoke_access(email: str, *, by: str) -> Reader:
-    """End a reader's access, whatever its state: links stop working and requests are refused."""
-    return _revoke(email, by=by, pending_only=False)
+    """End a reader's access, whatever its state: links stop working and requests are refused.
+
+    Where the deployment asks for it, the reader is told, once (not again when revoked twice).
+    """
+    reader, changed = _revoke(email, by=by, pending_only=False)
+    if changed and get_settings().notify_on_revoke and reader.email_status != "bounced":
+        rendered = mailer.render(
+            "revoked",
+            reader.locale,
+            project=get_settings().project_name,
+            name=" ".join(p for p in (reader.name.first_name, reader.name.last_name) if p),
+        )
+        mailer.send(reader.email, rendered)
+    return reader

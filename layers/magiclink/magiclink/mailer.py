@@ -71,6 +71,8 @@ def build_message(to: str, rendered: Rendered) -> EmailMessage:
     # EmailMessage refuses CR/LF in header values, so nothing can smuggle in a header.
     message["From"] = Address(display_name=settings.sender_name, addr_spec=settings.sender_address)
     message["To"] = to
+    if settings.reply_to:
+        message["Reply-To"] = settings.reply_to
     message["Subject"] = rendered.subject
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = make_msgid(domain=settings.sender_address.rpartition("@")[2] or None)

@@ -45,8 +45,10 @@ def normalize_locale(value: str) -> str:
 Email = Annotated[str, Field(max_length=320), AfterValidator(normalize_email)]
 Locale = Annotated[str, Field(max_length=16), AfterValidator(normalize_locale)]
 Metadata = dict[str, Any]
-NamePart = Annotated[str, Field(max_length=256)]
+# Names go into email bodies and pages (escaped); control characters (CR/LF included) are never a name.
+NamePart = Annotated[str, Field(max_length=256, pattern=r"^[^\x00-\x1f\x7f]*$")]
 SessionMinutes = Annotated[int, Field(strict=True, ge=5, le=527040)]
+TemplateId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 # RFC 7636: the verifier is 43..128 unreserved characters; the S256 challenge is 43 base64url characters.
 CodeVerifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9._~-]{43,128}$")]
 CodeChallenge = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{43}$")]
@@ -80,7 +82,7 @@ class InviteRequest(WireModel):
     name: Name | None = None
     invite_magic_link_url: Annotated[str, Field(max_length=2048)] | None = None
     invite_expiration_minutes: Annotated[int, Field(strict=True, ge=5, le=10080)] = 60
-    invite_template_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] | None = None
+    invite_template_id: TemplateId | None = None
     locale: Locale | None = None
     attributes: Attributes | None = None
     trusted_metadata: Metadata | None = None
@@ -90,6 +92,7 @@ class InviteRequest(WireModel):
     role: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")] = "reader"
     reusable: StrictBool = False
     delivery: Literal["email", "none"] = "email"
+    force: StrictBool = Field(default=False, description="Send even to an address that hard-bounced before")
     inviter_name: Annotated[str, Field(min_length=1, max_length=128)] | None = Field(
         default=None, description="Who invites, as the landing page shows it (e.g. 'Grace from Acme')"
     )
@@ -129,9 +132,28 @@ class RevokeInviteRequest(WireModel):
     email: Email
 
 
+class SendRequest(WireModel):
+    """POST /v1/magic_links/email/send (Stytch): a login link for a user with live access.
+
+    signup_* are accepted for Stytch clients that always send them; a pending user gets the login link too.
+    """
+
+    email: Email
+    login_magic_link_url: Annotated[str, Field(max_length=2048)] | None = None
+    login_expiration_minutes: Annotated[int, Field(strict=True, ge=5, le=10080)] = 60
+    login_template_id: TemplateId | None = None
+    signup_magic_link_url: Annotated[str, Field(max_length=2048)] | None = None
+    signup_expiration_minutes: Annotated[int, Field(strict=True, ge=5, le=10080)] | None = None
+    signup_template_id: TemplateId | None = None
+    locale: Locale | None = None
+    attributes: Attributes | None = None
+    code_challenge: CodeChallenge | None = None
+
+
 class ReaderLinkRequest(WireModel):
     """POST /v1/readers/{email}/links: a new link for an existing reader."""
 
+    force: StrictBool = Field(default=False, description="Send even to an address that hard-bounced before")
     delivery: Literal["email", "none"] = "email"
     reusable: StrictBool = False
     link_expiration_minutes: Annotated[int, Field(strict=True, ge=5, le=10080)] = 60
@@ -267,12 +289,18 @@ class ReaderView(BaseModel):
     revoked_at: str | None
     revoked_by: str | None
     last_requested_at: str | None
+    email_status: Literal["deliverable", "bounced", "complained"]
     history: list[dict[str, str | None]]
 
 
 class ListReadersResponse(StytchResponse):
     readers: list[ReaderView]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
+
+
+class SendResponse(StytchResponse):
+    user_id: str
+    email_id: str
 
 
 class ReaderLinkResponse(StytchResponse):
@@ -381,6 +409,8 @@ class Reader(BaseModel):
     sessions: dict[str, SessionEntry] = {}
     last_requested_at: int | None = None
     history: list[HistoryEvent] = []
+    email_status: Literal["bounced", "complained"] | None = None
+    email_status_at: int | None = None
 
     def grant_status_at(self, now: int) -> GrantStatus:
         """The status as of `now`: a live grant past its access expiry is expired even before cleanup says so."""
@@ -436,6 +466,7 @@ def view_of(reader: Reader, now: int) -> ReaderView:
         revoked_at=_iso_or_none(reader.revoked_at),
         revoked_by=reader.revoked_by,
         last_requested_at=_iso_or_none(reader.last_requested_at),
+        email_status=reader.email_status or "deliverable",
         history=[{"at": iso(e.at), "event": e.event, "by": e.by} for e in reader.history],
     )
 

@@ -19,7 +19,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from . import clock, grants, mailer, store
 from .credentials import token_key
-from .errors import EmailNotFound, GrantNotActive, TooManyRequests
+from .errors import EmailBounced, EmailNotFound, GrantNotActive, TooManyRequests
 from .models import InviteRequest, ReaderLinkRequest, RequestLinkRequest
 from .observability import logger, metrics
 from .settings import get_settings
@@ -105,7 +105,7 @@ def _answer(request: RequestLinkRequest) -> Outcome:
         )
         metrics.add_metric(name="LinkRequests", unit=MetricUnit.Count, value=1)
         return Outcome("link_sent", "A new sign-in link is on its way. Check your inbox.")
-    except (EmailNotFound, GrantNotActive):
+    except (EmailNotFound, GrantNotActive, EmailBounced):
         return Outcome(_stranger(request.email, clock.now()), configured_message())
 
 

@@ -18,6 +18,8 @@ class Settings(BaseModel):
     sender_address: str = ""
     sender_name: str = ""
     ses_configuration_set: str = ""
+    reply_to: str = ""
+    notify_on_revoke: bool = False
     redirect_urls: tuple[str, ...] = ()
     public_base_url: str = Field(default="", description="The service's own URL, for links that point back at it")
     revoked_retention_days: int = Field(default=30, ge=1, le=3650)

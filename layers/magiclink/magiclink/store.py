@@ -162,6 +162,7 @@ def reissue_link(
     event: str = "link_issued",
     not_since: int | None = None,
     link_options: dict[str, Any] | None = None,
+    force: bool = False,
 ) -> Reader:
     """Give an existing reader a new link (the old one stops matching) and the invite's grant terms.
 
@@ -171,6 +172,7 @@ def reissue_link(
     and hosted-mode session length (None removes one; a key left out keeps it).
     `grant` ({role, access_expires_at}) sets the grant's terms (an invite); None keeps them (a re-link).
     `not_since` also refuses it when the current link was issued after that time (a cooldown).
+    It refuses an address that hard-bounced, unless `force`, which also clears that mark.
     Returns the reader as it was before; ConditionFailed (with the old item) when it did not apply.
     """
     link_options = link_options or {}
@@ -211,6 +213,11 @@ def reissue_link(
     if not_since is not None:
         condition += " AND (attribute_not_exists(link_issued_at) OR link_issued_at <= :not_since)"
         values["not_since"] = not_since
+    if force:
+        removes += ["email_status", "email_status_at"]
+    else:
+        condition += " AND (attribute_not_exists(email_status) OR email_status <> :bounced)"
+        values["bounced"] = "bounced"
     names = {f"#{k}": k for k in [*sets, *removes]}
     update = (
         "SET "
@@ -430,6 +437,24 @@ def deactivate_link(user_id: str, *, now: int, by: str) -> Reader:
     except _client().exceptions.ConditionalCheckFailedException as exc:
         raise ConditionFailed(None) from exc
     return _from_item(new)
+
+
+def set_email_status(user_id: str, status: str, *, at: int) -> bool:
+    """Mark the reader's address bounced or complained (a later event of the same kind keeps the first time)."""
+    try:
+        with _calls():
+            _client().update_item(
+                TableName=_table(),
+                Key=_user_key(user_id),
+                UpdateExpression="SET email_status = :status, email_status_at = :at",
+                ConditionExpression=(
+                    "attribute_exists(pk) AND (attribute_not_exists(email_status) OR email_status <> :status)"
+                ),
+                ExpressionAttributeValues=_values(status=status, at=at),
+            )
+    except _client().exceptions.ConditionalCheckFailedException:
+        return False
+    return True
 
 
 def get_reader(user_id: str) -> Reader | None:
