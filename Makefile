@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 PORT ?= 3000
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint validate build pytest browser test-engine invoke clean
+.PHONY: run test lint validate build pytest browser screenshots test-engine invoke clean preview-mail
 
 $(VENV)/.installed: requirements-dev.txt layers/magiclink/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -71,3 +71,12 @@ clean:
 .PHONY: bench
 bench: $(VENV)/.installed build
 	$(PY) -m bench.run $(BENCH_ARGS)
+
+# Every email template in every locale, rendered with sample data into .preview/mail/ (prints its index.html).
+.PHONY: preview-mail
+preview-mail: $(VENV)/.installed
+	$(PY) -m local.preview_mail
+
+# Retake the screenshots in docs/ that the README links to (the browser tests, writing into docs/).
+screenshots: $(VENV)/.installed browser
+	SCREENSHOTS=docs $(PY) -m pytest -q tests/browser

@@ -2,6 +2,7 @@
 
 Besides the template's routes it serves:
   GET    /_local/health        200 {"status": "ok"} once everything is provisioned
+  GET    /_local/outbox        the outbox as a page for people: newest first, ?message=<id> opens one
   GET    /_local/outbox.json   every email sent: to, from, subject, html, text, links, sent_at
   DELETE /_local/outbox.json   empties the outbox
   GET    /_local/callback      stands in for your app's page that receives ?token=...
@@ -23,7 +24,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from moto.server import ThreadedMotoServer
 
-from . import stack
+from . import outbox_page, stack
 from .cfn import Template
 
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's own payload limit; the functions enforce their smaller one
@@ -83,6 +84,9 @@ def make_handler(local: LocalStack) -> type[BaseHTTPRequestHandler]:
         def _local(self, path: str, query: dict[str, str]) -> bool:
             if path == "/_local/health" and self.command == "GET":
                 self._json(200, {"status": "ok", "aws_endpoint": local.endpoint})
+            elif path == outbox_page.PATH and self.command in ("GET", "HEAD"):
+                status, page = outbox_page.render(local.outbox.messages(), query.get("message"))
+                self._send(status, page.encode(), outbox_page.HEADERS)
             elif path == "/_local/outbox.json" and self.command == "GET":
                 self._json(200, [m.as_json() for m in local.outbox.messages()])
             elif path == "/_local/outbox.json" and self.command == "DELETE":
@@ -164,7 +168,7 @@ def main() -> None:
     print(
         f"Magic-link service running at {base_url}\n"
         f"  project_id: {project_id}\n  secret:     {secret}\n"
-        f"  outbox:     {base_url}/_local/outbox.json\n"
+        f"  outbox:     {base_url}/_local/outbox (and outbox.json)\n"
         "Ctrl-C stops it.",
         flush=True,
     )

@@ -51,3 +51,14 @@ def live():
     server = LocalServer.start()
     yield server.base
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def screenshots(tmp_path_factory):
+    """Where screenshots go: docs/ when `make screenshots` asks (SCREENSHOTS=docs), else a temporary folder,
+    so a test run checks they can be taken without rewriting the tracked ones."""
+    if os.environ.get("SCREENSHOTS") == "docs":
+        from support import ROOT
+
+        return ROOT / "docs"
+    return tmp_path_factory.mktemp("screenshots")

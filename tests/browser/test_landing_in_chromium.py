@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from selenium.webdriver.common.by import By
@@ -10,15 +9,13 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 from support import request
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
-
 
 def _latest_link(base: str, email: str) -> str:
     _, outbox = request("GET", f"{base}/_local/outbox.json", auth=False)
     return next(m for m in reversed(outbox) if m["to"] == [email])["links"][0]
 
 
-def test_hosted_mode_from_email_to_a_signed_in_target(browser, live):
+def test_hosted_mode_from_email_to_a_signed_in_target(browser, live, screenshots):
     request("POST", f"{live}/v1/magic_links/email/invite", {"email": "ada@example.com", "session_duration_minutes": 60})
     link = _latest_link(live, "ada@example.com")
 
@@ -26,8 +23,7 @@ def test_hosted_mode_from_email_to_a_signed_in_target(browser, live):
     button = browser.find_element(By.CSS_SELECTOR, "button[type=submit]")
     assert button.text == "Continue"
     assert "Magic Link" in browser.page_source
-    DOCS.mkdir(exist_ok=True)
-    browser.save_screenshot(str(DOCS / "landing-page.png"))
+    browser.save_screenshot(str(screenshots / "landing-page.png"))
 
     button.click()
     WebDriverWait(browser, 10).until(expected_conditions.url_contains("/_local/callback"))
