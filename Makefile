@@ -26,7 +26,7 @@ $(SAM_VENV)/.installed: requirements-sam.txt
 run: $(VENV)/.installed
 	PORT=$(PORT) $(PY) -m local.server
 
-test: lint validate build pytest
+test: lint validate build pytest test-engine
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -29,7 +29,6 @@ from moto.server import ThreadedMotoServer
 from local import stack
 from local.cfn import ROOT, Template
 from local.server import free_port
-from magiclink import credentials, mailer, settings, store
 from magiclink.observability import metrics
 
 HERE = Path(__file__).resolve().parent
@@ -49,18 +48,18 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if HERE in item.path.parents:
             item.add_marker(pytest.mark.engine)
-            # Containers here share one metric set, so one's flush can find another's already flushed.
-            item.add_marker(pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning"))
             if not ENGINE:
                 item.add_marker(skip)
 
 
-def reset_caches() -> None:
-    """As tests/conftest.py's: each test is a fresh container (settings, cached secrets, clients)."""
-    settings.get_settings.cache_clear()
-    credentials._provider.cache_clear()
-    store._client.cache_clear()
-    mailer._client.cache_clear()
+@pytest.fixture(scope="session")
+def reset_caches(pytestconfig):
+    """tests/conftest.py's reset_caches, so that this suite rebuilds per test what every other suite does."""
+    root = str(HERE.parent / "conftest.py")
+    for plugin in pytestconfig.pluginmanager.get_plugins():
+        if getattr(plugin, "__file__", None) == root:
+            return plugin.reset_caches
+    pytest.fail(f"{root} is not loaded")
 
 
 def _interfaces() -> list[str]:
@@ -157,7 +156,7 @@ def moto_server():
 
 
 @pytest.fixture
-def aws(monkeypatch, dynamodb_local, moto_server):
+def aws(monkeypatch, dynamodb_local, moto_server, reset_caches):
     """Overrides tests/conftest.py's: a fresh table in DynamoDB Local, fresh secrets and SES in moto."""
     for key in list(os.environ):
         if key.startswith(("AWS_ENDPOINT_URL", "MAGICLINK_")) and key != "MAGICLINK_ENGINE":
@@ -189,18 +188,16 @@ def concurrently(aws, monkeypatch):
     The races call the logic functions (grants.*) straight from the threads, as many Lambda containers
     would at once: not the handlers, because powertools' resolver keeps the current event in one
     class attribute per process (one container in Lambda), which threads would trample.
-    The threads also share powertools' one metric set, which is not thread-safe either (it flushes
-    itself at 100 values): adding to it and flushing it are serialised here, nothing else.
+    The threads also share powertools' one metric set, which is not thread-safe either (it flushes itself
+    at 100 values): adding to it is serialised here, nothing else.
     """
-    lock = threading.RLock()
-    provider = metrics.provider
-    for name in ("add_metric", "flush_metrics"):
-        original = getattr(provider, name)
+    lock = threading.Lock()
+    add_metric = metrics.provider.add_metric
 
-        @functools.wraps(original)
-        def locked(*args, _original=original, **kwargs):
-            with lock:
-                return _original(*args, **kwargs)
+    @functools.wraps(add_metric)
+    def locked(*args, **kwargs):
+        with lock:
+            return add_metric(*args, **kwargs)
 
-        monkeypatch.setattr(provider, name, locked)
+    monkeypatch.setattr(metrics.provider, "add_metric", locked)
     return together
