@@ -30,6 +30,7 @@ ENVIRONMENT = {
 PROJECT = ENVIRONMENT["PROJECT_NAME"]
 BASE_URL = "https://auth.acme-docs.example"
 NAMES = {"en": "Ada Lovelace", "es": "Lucía Fernández", "fr": "Élodie Durand", "pt-br": "João Silva"}
+INVITER = "Grace from Acme"  # who invited the reader, as the invite request names them
 
 
 class MissingSample(Exception):
@@ -43,8 +44,15 @@ def samples(locale: str) -> dict[str, dict[str, Any]]:
     link = f"{BASE_URL}/v1/magic_links/redirect?token={token}"
     grant = f"{BASE_URL}/v1/access_requests/grant?email=grace.hopper%40example.org&expires=1767225600&sig=c2FtcGxl"
     return {
-        "invite": {"project": PROJECT, "name": name, "link": link, "minutes": 3 * 1440, "reusable": False},
-        "login": {"project": PROJECT, "name": name, "link": link, "minutes": 60, "reusable": False},
+        "invite": {
+            "project": PROJECT,
+            "name": name,
+            "inviter": INVITER,
+            "link": link,
+            "minutes": 3 * 1440,
+            "reusable": False,
+        },
+        "login": {"project": PROJECT, "name": name, "inviter": INVITER, "link": link, "minutes": 60, "reusable": False},
         "access_request": {
             "project": PROJECT,
             "requester": "grace.hopper@example.org",

@@ -28,8 +28,10 @@ def sender(monkeypatch):
     settings.get_settings.cache_clear()
 
 
-def _render(name: str, project: str = "Example Docs") -> mailer.Rendered:
-    return mailer.render("invite", "en", project=project, name=name, link=LINK, minutes=60, reusable=False)
+def _render(name: str, project: str = "Example Docs", inviter: str = "") -> mailer.Rendered:
+    return mailer.render(
+        "invite", "en", project=project, name=name, inviter=inviter, link=LINK, minutes=60, reusable=False
+    )
 
 
 @pytest.mark.parametrize(
@@ -71,6 +73,18 @@ def test_a_subject_cannot_smuggle_a_header():
     assert parsed["Subject"] == "You're invited to Docs Bcc: eve@example.com"
 
 
+def test_the_subject_names_the_inviter_and_an_inviter_cannot_smuggle_a_header():
+    assert _render("Ada", inviter="Grace from Acme").subject == "Grace from Acme invited you to Example Docs"
+
+    rendered = _render("Ada", inviter="Eve\r\nBcc: eve@example.com")
+    parsed = email.message_from_bytes(
+        mailer.build_message("ada@example.com", rendered).as_bytes(), policy=email.policy.default
+    )
+
+    assert parsed["Bcc"] is None
+    assert parsed["Subject"] == "Eve Bcc: eve@example.com invited you to Example Docs"
+
+
 def test_a_recipient_cannot_smuggle_a_header():
     with pytest.raises(ValueError):
         mailer.build_message("ada@example.com\r\nBcc: eve@example.com", _render("Ada"))
@@ -78,4 +92,4 @@ def test_a_recipient_cannot_smuggle_a_header():
 
 def test_an_unknown_template_is_refused():
     with pytest.raises(InvalidTemplateId):
-        mailer.render("nope", "en", project="x", name="", link=LINK, minutes=60, reusable=False)
+        mailer.render("nope", "en", project="x", name="", inviter="", link=LINK, minutes=60, reusable=False)

@@ -44,7 +44,8 @@ def test_every_template_in_every_locale_is_rendered_with_its_link(tmp_path):
                 assert context["link"] in text, (locale, template_id)
             assert f'href="{locale}/{template_id}.html"' in listing and f'href="{locale}/{template_id}.txt"' in listing
         assert f'lang="{locale}"' in (tmp_path / locale / "invite.html").read_text().lower()
-    assert "You&#x27;re invited to Acme Docs" in listing
+    assert "Grace from Acme invited you to Acme Docs" in listing
+    assert "Grace from Acme invited you to Acme Docs." in (tmp_path / "en" / "invite.txt").read_text()
 
 
 def test_a_template_without_sample_data_fails_loudly(tmp_path):

@@ -27,12 +27,29 @@ NBSP = ("\u00a0", "\u202f")
 # The exact variables each template is rendered with (StrictUndefined catches any other), and which of them carries
 # text a stranger chose. A template added to en/ without an entry here fails the tests until it gets one.
 CONTEXTS: dict[str, dict[str, object]] = {
-    "invite": {"project": "Example Docs", "name": HOSTILE, "link": LINK, "expires_in": "<EXPIRES>", "reusable": False},
-    "login": {"project": "Example Docs", "name": HOSTILE, "link": LINK, "expires_in": "<EXPIRES>", "reusable": False},
+    "invite": {
+        "project": "Example Docs",
+        "name": HOSTILE,
+        "inviter": "",
+        "link": LINK,
+        "expires_in": "<EXPIRES>",
+        "reusable": False,
+    },
+    "login": {
+        "project": "Example Docs",
+        "name": HOSTILE,
+        "inviter": "",
+        "link": LINK,
+        "expires_in": "<EXPIRES>",
+        "reusable": False,
+    },
     "access_request": {"project": "Example Docs", "requester": HOSTILE, "link": LINK, "expires_in": "<EXPIRES>"},
     "revoked": {"project": "Example Docs", "name": HOSTILE},
 }
 UNTRUSTED = {"invite": "name", "login": "name", "access_request": "requester", "revoked": "name"}
+# Templates that may name who invited the reader ("" when unknown); the name is chosen by the inviting caller.
+WITH_INVITER = [template_id for template_id in TEMPLATE_IDS if "inviter" in CONTEXTS.get(template_id, {})]
+INVITER = "Grace from Acme"
 REUSABLE_MODES = [
     (template_id, reusable)
     for template_id in TEMPLATE_IDS
@@ -229,3 +246,76 @@ def test_french_typography(part):
         )
     for match in re.finditer(r"«", prose):
         assert prose[match.end()] in NBSP
+
+
+def _opening(env: Environment, locale: str, part: str, **overrides: object) -> str:
+    """The sentence after the greeting: the second paragraph of the HTML, the third line of the text."""
+    rendered = _render(env, locale, part, **overrides)
+    if part.endswith(".html"):
+        return re.findall(r"<p[^>]*>(.*?)</p>", rendered)[1]
+    return rendered.split("\n")[2]
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("template_id", WITH_INVITER)
+def test_a_hostile_inviter_is_escaped_in_html_and_kept_in_text(env, locale, template_id):
+    subject = _render(env, locale, f"{template_id}.subject.txt", name="Ada", inviter=HOSTILE)
+    html = _render(env, locale, f"{template_id}.html", name="Ada", inviter=HOSTILE)
+    text = _render(env, locale, f"{template_id}.txt", name="Ada", inviter=HOSTILE)
+
+    assert "\n" not in subject and "\r" not in subject
+    assert subject == subject.strip()
+    assert "Example Docs" in subject
+    assert "<script>" not in html
+    assert html.count(ESCAPED) == text.count(HOSTILE)
+    if template_id == "invite":
+        assert subject.count(HOSTILE) == 1
+        assert text.count(HOSTILE) == 1
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("part", [f"invite{suffix}" for suffix in SUFFIXES])
+def test_the_invite_says_who_invited_only_when_known(env, locale, part):
+    named = _render(env, locale, part, name="Ada", inviter=INVITER)
+    anonymous = _render(env, locale, part, name="Ada", inviter="")
+
+    assert named.count(INVITER) == 1
+    assert INVITER not in anonymous
+    assert named != anonymous
+    if not part.endswith(".subject.txt"):
+        named_opening = _opening(env, locale, part, name="Ada", inviter=INVITER)
+        anonymous_opening = _opening(env, locale, part, name="Ada", inviter="")
+        assert INVITER in named_opening
+        # Only the opening sentence changes.
+        assert named.replace(named_opening, "") == anonymous.replace(anonymous_opening, "")
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_login_subject_does_not_change_with_an_inviter(env, locale):
+    part = "login.subject.txt"
+    assert _render(env, locale, part, inviter=INVITER) == _render(env, locale, part, inviter="")
+
+
+@pytest.mark.parametrize("locale", TRANSLATIONS)
+@pytest.mark.parametrize("template_id", WITH_INVITER)
+def test_the_subject_names_the_inviter_where_english_does(env, locale, template_id):
+    part = f"{template_id}.subject.txt"
+
+    english = _render(env, "en", part, inviter=INVITER)
+    translated = _render(env, locale, part, inviter=INVITER)
+
+    assert (INVITER in translated) == (INVITER in english)
+
+
+def test_the_english_invite_reads_as_before_without_an_inviter_and_names_one_when_known(env):
+    subject = _render(env, "en", "invite.subject.txt", inviter="")
+    named_subject = _render(env, "en", "invite.subject.txt", inviter=INVITER)
+
+    assert subject == "You're invited to Example Docs"
+    assert named_subject == "Grace from Acme invited you to Example Docs"
+    assert _opening(env, "en", "invite.html", inviter="") == "You have been invited to <strong>Example Docs</strong>."
+    assert _opening(env, "en", "invite.html", inviter=INVITER) == (
+        "Grace from Acme invited you to <strong>Example Docs</strong>."
+    )
+    assert _opening(env, "en", "invite.txt", inviter="") == "You have been invited to Example Docs."
+    assert _opening(env, "en", "invite.txt", inviter=INVITER) == "Grace from Acme invited you to Example Docs."
