@@ -1,4 +1,4 @@
-"""Scheduled (EventBridge): delete what is past its retention, through the expiry index."""
+"""Scheduled (EventBridge): expire grants and delete what is past its retention, through the indexes."""
 
 from typing import Any
 
@@ -9,4 +9,4 @@ from magiclink.observability import logger, metrics
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict, context: Any) -> dict[str, int]:
-    return cleanup.run()
+    return cleanup.run(time_left=lambda: context.get_remaining_time_in_millis() / 1000)

@@ -23,6 +23,10 @@ def _run_cleanup(functions) -> dict:
     return functions.handler("CleanupFunction")(event, LambdaContext(functions.functions["CleanupFunction"]))
 
 
+def _found_deleted(result: dict) -> tuple[int, int]:
+    return result["found"], result["deleted"]
+
+
 def test_dynamodb_local_expires_a_revoked_invite_by_the_ttl_the_service_wrote(api, outbox, clock, functions):
     client = boto3.client("dynamodb")
     retention = get_settings().revoked_retention_days * DAY
@@ -75,7 +79,7 @@ def test_dynamodb_local_expires_a_revoked_invite_by_the_ttl_the_service_wrote(ap
     assert api.authenticate(last_token(outbox)).status == 200
 
     # And the expiry index no longer lists what TTL deleted: cleanup finds nothing due
-    assert _run_cleanup(functions) == {"found": 0, "deleted": 0}
+    assert _found_deleted(_run_cleanup(functions)) == (0, 0)
 
 
 def test_cleanup_deletes_through_the_expiry_index_on_the_real_engine(api, clock, functions):
@@ -89,7 +93,7 @@ def test_cleanup_deletes_through_the_expiry_index_on_the_real_engine(api, clock,
     assert back.body["grant_renewed"] is True
 
     # When the job runs before the retention has passed, nothing goes
-    assert _run_cleanup(functions) == {"found": 0, "deleted": 0}
+    assert _found_deleted(_run_cleanup(functions)) == (0, 0)
 
     # When it runs after the retention (the service's clock moved; the stored ttl stays ahead of the
     # engine's, so DynamoDB Local's TTL stays out of it)
@@ -97,8 +101,8 @@ def test_cleanup_deletes_through_the_expiry_index_on_the_real_engine(api, clock,
     result = _run_cleanup(functions)
 
     # Then only the revoked reader and its pointer are deleted, together
-    assert result == {"found": 1, "deleted": 1}
+    assert _found_deleted(result) == (1, 1)
     assert reader_item(gone.body["user_id"]) is None and pointer_item("gone@example.com") is None
     assert pointer_item("kept@example.com") is not None
     assert reader_item(back.body["user_id"]) is not None and pointer_item("back@example.com") is not None
-    assert _run_cleanup(functions) == {"found": 0, "deleted": 0}
+    assert _found_deleted(_run_cleanup(functions)) == (0, 0)

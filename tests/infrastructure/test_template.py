@@ -83,7 +83,11 @@ def test_the_table_is_on_demand_with_ttl_point_in_time_recovery_and_the_expiry_i
     assert props["TimeToLiveSpecification"] == {"AttributeName": "ttl", "Enabled": True}
     assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     indexes = {i["IndexName"]: [k["AttributeName"] for k in i["KeySchema"]] for i in props["GlobalSecondaryIndexes"]}
-    assert indexes == {"by_expiry": ["expiry_bucket", "ttl"], "by_email": ["list_partition", "email"]}
+    assert indexes == {
+        "by_expiry": ["expiry_bucket", "ttl"],
+        "by_email": ["list_partition", "email"],
+        "by_due": ["due_bucket", "due_at"],
+    }
 
 
 @pytest.mark.parametrize(
@@ -120,7 +124,7 @@ def test_the_table_is_on_demand_with_ttl_point_in_time_recovery_and_the_expiry_i
             | {"ses:SendEmail", "ses:SendRawEmail"},
         ),
         ("RevokeFunction", {"dynamodb:GetItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"}),
-        ("CleanupFunction", {"dynamodb:Query", "dynamodb:DeleteItem"}),
+        ("CleanupFunction", {"dynamodb:Query", "dynamodb:DeleteItem", "dynamodb:UpdateItem"}),
         ("MailEventsFunction", {"dynamodb:GetItem", "dynamodb:UpdateItem"}),
     ],
 )

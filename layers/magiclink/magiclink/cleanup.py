@@ -1,31 +1,62 @@
-"""The scheduled cleanup: deletes what is past its retention, found through the expiry index (never a scan)."""
+"""The scheduled cleanup: expires grants and deletes what is past its retention, found through the
+`by_due` and `by_expiry` indexes, never a scan: the items it reads are the items it has work for."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from . import clock, store
+from .models import Reader
 from .observability import logger, metrics
 from .settings import get_settings
 
+_SAFETY_SECONDS = 10  # stop a pass this long before the function's timeout
 
-def run(now: int | None = None) -> dict[str, int]:
-    """Delete revoked readers and access requests whose retention has passed.
 
-    Looks back `cleanup_lookback_days` day buckets; anything older is left to DynamoDB's TTL.
-    Idempotent: an interrupted run leaves the rest in the index for the next one.
-    """
-    now = clock.now() if now is None else now
+def _buckets(now: int) -> list[str]:
     lookback = get_settings().cleanup_lookback_days
     today = datetime.fromtimestamp(now, UTC)
-    found = deleted = 0
-    for days_ago in range(lookback, -1, -1):
-        bucket = store.expiry_bucket(int((today - timedelta(days=days_ago)).timestamp()))
-        for key, email in store.expired_items(bucket, now=now):
-            found += 1
-            deleted += store.delete_expired(key, email, now=now)
-    metrics.add_metric(name="CleanupDeleted", unit=MetricUnit.Count, value=deleted)
-    logger.info("cleanup finished", extra={"found": found, "deleted": deleted, "buckets": lookback + 1})
-    return {"found": found, "deleted": deleted}
+    return [store.expiry_bucket(int((today - timedelta(days=d)).timestamp())) for d in range(lookback, -1, -1)]
+
+
+def _settle(reader: Reader, due_at: int, now: int) -> str:
+    """What a due reader needs now, written in one conditional update; returns what was done."""
+    status = reader.grant_status_at(now)
+    pending_link_over = status == "pending" and reader.link_expires_at is not None and reader.link_expires_at <= now
+    if status == "expired" or pending_link_over:
+        done = store.settle(reader, due_at, now=now, expire=True, next_due=None)
+        return "expired" if done else "skipped"
+    ahead = [t for t in (reader.access_expires_at, reader.link_expires_at) if t is not None and t > now]
+    done = store.settle(reader, due_at, now=now, expire=False, next_due=min(ahead) if ahead else None)
+    return "rescheduled" if done else "skipped"
+
+
+def run(now: int | None = None, *, time_left: Callable[[], float] | None = None) -> dict[str, int]:
+    """One cleanup pass over the index buckets of the last `cleanup_lookback_days` days (older ones are
+    left to DynamoDB's TTL):
+
+    - readers whose access expired, and pending invites whose link expired, are marked expired
+      (and readers that were only due a look are rescheduled), expired sessions pruned on the way;
+    - revoked readers and access requests past their retention are deleted, in batches.
+    Idempotent, and it stops early when `time_left()` (seconds) runs short: what is left stays in the
+    indexes for the next run.
+    """
+    now = clock.now() if now is None else now
+    counts = {"expired": 0, "rescheduled": 0, "skipped": 0, "found": 0, "deleted": 0, "stopped_early": 0}
+    for bucket in _buckets(now):
+        if time_left is not None and time_left() < _SAFETY_SECONDS:
+            counts["stopped_early"] = 1
+            break
+        # Deletions first: a reader deleted here is not settled below (its due time is its deletion).
+        expired = list(store.expired_items(bucket, now=now))
+        counts["found"] += len(expired)
+        counts["deleted"] += store.delete_expired(expired, now=now)
+        for reader, due_at in store.due_readers(bucket, now=now):
+            counts[_settle(reader, due_at, now)] += 1
+    for name in ("expired", "deleted"):
+        metrics.add_metric(name=f"Cleanup{name.capitalize()}", unit=MetricUnit.Count, value=counts[name])
+    logger.info("cleanup finished", extra=counts)
+    return counts

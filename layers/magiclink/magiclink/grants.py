@@ -61,6 +61,7 @@ def _send(template_id: str, reader: Reader, locale: str | None, *, url: str, min
         locale or reader.locale,
         project=get_settings().project_name,
         name=" ".join(p for p in (reader.name.first_name, reader.name.last_name) if p),
+        inviter=reader.inviter_name or "",
         link=url,
         minutes=minutes,
         reusable=reusable,

@@ -264,7 +264,7 @@ LinkState = Literal["active", "used", "expired", "deactivated", "none"]
 
 class HistoryEvent(BaseModel):
     at: int
-    event: Literal["invited", "renewed", "link_issued", "link_deactivated", "revoked"]
+    event: Literal["invited", "renewed", "link_issued", "link_deactivated", "revoked", "expired"]
     by: str | None = None
 
 

@@ -7,7 +7,9 @@ Single table, three item kinds:
 Readers and requests carry `list_partition` ("READER" / "REQUEST") and `email`: the `by_email` index
 lists them in email order. Items due for deletion carry `ttl` (epoch seconds) and `expiry_bucket` (the
 ttl's UTC day), which put them in the sparse `by_expiry` index the cleanup job reads; DynamoDB's TTL
-is only a backstop.
+is only a backstop. Readers whose state may change with time (a link or an access expiry ahead)
+carry `due_at` and `due_bucket`, which put them in the sparse `by_due` index, so cleanup finds them
+without a scan.
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ from .settings import get_settings
 
 EXPIRY_INDEX = "by_expiry"
 EMAIL_INDEX = "by_email"
-_INTERNAL = ("pk", "sk", "ttl", "expiry_bucket", "list_partition")
+DUE_INDEX = "by_due"
+_INTERNAL = ("pk", "sk", "ttl", "expiry_bucket", "list_partition", "due_at", "due_bucket")
+_TRANSACTION_LIMIT = 100
 _THROTTLED = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
 _JSON_FIELDS = ("trusted_metadata", "untrusted_metadata")
 _serialize = TypeSerializer().serialize
@@ -82,7 +86,17 @@ def _to_item(reader: Reader) -> dict:
     data = reader.model_dump(exclude_none=True)
     for field in _JSON_FIELDS:
         data[field] = json.dumps(data[field], separators=(",", ":"))
-    return {k: _serialize(v) for k, v in data.items()} | _user_key(reader.user_id) | {"list_partition": {"S": "READER"}}
+    item = {k: _serialize(v) for k, v in data.items()} | _user_key(reader.user_id) | {"list_partition": {"S": "READER"}}
+    due = _due(reader.link_expires_at, reader.access_expires_at)
+    if due is not None:
+        item |= {"due_at": _serialize(due), "due_bucket": _serialize(expiry_bucket(due))}
+    return item
+
+
+def _due(*times: int | None) -> int | None:
+    """When cleanup should next look at a reader: the earliest of its link and access expiries."""
+    known = [t for t in times if t is not None]
+    return min(known) if known else None
 
 
 def _from_item(item: dict) -> Reader:
@@ -218,6 +232,9 @@ def reissue_link(
     else:
         condition += " AND (attribute_not_exists(email_status) OR email_status <> :bounced)"
         values["bounced"] = "bounced"
+    due = _due(link_expires_at, grant["access_expires_at"] if grant else None)
+    sets["due_at"], sets["due_bucket"] = due, expiry_bucket(due)
+    values |= {"v_due_at": due, "v_due_bucket": expiry_bucket(due)}
     names = {f"#{k}": k for k in [*sets, *removes]}
     update = (
         "SET "
@@ -378,7 +395,8 @@ def remove_sessions(user_id: str, sids: list[str], *, only_if_present: bool = Tr
 
 
 def revoke(user_id: str, *, now: int, by: str, delete_at: int, pending_only: bool = False) -> Reader:
-    """Revoke a grant: its link stops matching at once, and the reader is kept until `delete_at` as a record.
+    """Revoke a grant: its link stops matching at once, and the reader is kept until `delete_at` as a record
+    (which is also when cleanup next looks at it).
 
     `pending_only` limits it to users who never authenticated (Stytch's revoke_invite).
     Returns the reader after the write; ConditionFailed (with the item as it is) when the grant was
@@ -404,7 +422,7 @@ def revoke(user_id: str, *, now: int, by: str, delete_at: int, pending_only: boo
                 Key=_user_key(user_id),
                 UpdateExpression=(
                     "SET grant_status = :revoked, revoked_at = :now, revoked_by = :by,"
-                    " #ttl = :delete_at, expiry_bucket = :bucket,"
+                    " #ttl = :delete_at, expiry_bucket = :bucket, due_at = :delete_at, due_bucket = :bucket,"
                     " history = list_append(if_not_exists(history, :empty), :event)"
                     " REMOVE link_hash"
                 ),
@@ -557,36 +575,127 @@ def expired_items(bucket: str, *, now: int) -> Iterator[tuple[dict, str]]:
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def delete_expired(key: dict, email: str, *, now: int) -> bool:
-    """Delete an expired item (a reader together with its email pointer).
+def delete_expired(items: list[tuple[dict, str]], *, now: int) -> int:
+    """Delete expired items in transactions of up to 100 actions (a reader goes with its email pointer).
 
-    Only if its ttl is still past: a re-invite may have revived it since the index was read.
+    Each delete applies only if the item's ttl is still past (a re-invite may have revived it since the
+    index was read); an item whose condition fails is left alone and the rest of its batch is retried.
+    Returns how many items were deleted.
     """
-    delete_item = {
+    deleted = 0
+    batch: list[tuple[dict, str]] = []
+    actions = 0
+    for key, email in items:
+        size = 2 if key["sk"]["S"] == "USER" else 1
+        if actions + size > _TRANSACTION_LIMIT:
+            deleted += _delete_batch(batch, now)
+            batch, actions = [], 0
+        batch.append((key, email))
+        actions += size
+    if batch:
+        deleted += _delete_batch(batch, now)
+    return deleted
+
+
+def _delete_actions(key: dict, email: str, now: int) -> list[dict]:
+    actions = [
+        {
+            "Delete": {
+                "TableName": _table(),
+                "Key": key,
+                "ConditionExpression": "#ttl <= :now",
+                "ExpressionAttributeNames": {"#ttl": "ttl"},
+                "ExpressionAttributeValues": _values(now=now),
+            }
+        }
+    ]
+    if key["sk"]["S"] == "USER":
+        actions.append(
+            {
+                "Delete": {
+                    "TableName": _table(),
+                    "Key": _email_key(email),
+                    "ConditionExpression": "attribute_not_exists(pk) OR user_id = :user_id",
+                    "ExpressionAttributeValues": _values(user_id=key["pk"]["S"].removeprefix("USER#")),
+                }
+            }
+        )
+    return actions
+
+
+def _delete_batch(batch: list[tuple[dict, str]], now: int) -> int:
+    while batch:
+        grouped = [_delete_actions(key, email, now) for key, email in batch]
+        try:
+            with _calls():
+                _client().transact_write_items(TransactItems=[a for group in grouped for a in group])
+            return len(batch)
+        except _client().exceptions.TransactionCanceledException as exc:
+            reasons = exc.response.get("CancellationReasons", [])
+            failed, position = set(), 0
+            for index, group in enumerate(grouped):
+                codes = [reasons[position + i].get("Code") for i in range(len(group)) if position + i < len(reasons)]
+                if any(code not in (None, "None") for code in codes):
+                    failed.add(index)
+                position += len(group)
+            if not failed:  # cancelled for another reason (a conflict): give up on this batch until next run
+                return 0
+            batch = [item for index, item in enumerate(batch) if index not in failed]
+    return 0
+
+
+def due_readers(bucket: str, *, now: int) -> Iterator[tuple[Reader, int]]:
+    """(reader, due_at) of the readers in one day's due bucket whose time has come; reads only those."""
+    kwargs: dict[str, Any] = {
         "TableName": _table(),
-        "Key": key,
-        "ConditionExpression": "#ttl <= :now",
-        "ExpressionAttributeNames": {"#ttl": "ttl"},
-        "ExpressionAttributeValues": _values(now=now),
+        "IndexName": DUE_INDEX,
+        "KeyConditionExpression": "due_bucket = :bucket AND due_at <= :now",
+        "ExpressionAttributeValues": _values(bucket=bucket, now=now),
     }
+    while True:
+        with _calls():
+            page = _client().query(**kwargs)
+        for item in page["Items"]:
+            yield _from_item(item), int(item["due_at"]["N"])
+        if "LastEvaluatedKey" not in page:
+            return
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def settle(reader: Reader, seen_due: int, *, now: int, expire: bool, next_due: int | None) -> bool:
+    """Cleanup's one write for a due reader: mark the grant expired, or move (or clear) its due time,
+    and drop sessions that have expired. Applies only if nobody changed the reader's due time since
+    it was read (an invite or re-link in between wins). False when it did not apply."""
+    expired_sessions = [sid for sid, entry in reader.sessions.items() if entry.expires_at <= now]
+    names = {f"#s{i}": sid for i, sid in enumerate(expired_sessions)}
+    removes = [f"sessions.#s{i}" for i in range(len(expired_sessions))]
+    sets: list[str] = []
+    values: dict[str, Any] = {"seen": seen_due}
+    if expire:
+        sets += [
+            "grant_status = :expired",
+            "history = list_append(if_not_exists(history, :empty), :event)",
+        ]
+        removes += ["link_hash", "due_at", "due_bucket"]
+        values |= {"expired": "expired", "empty": [], "event": _event(now, "expired", "cleanup")}
+    elif next_due is None:
+        removes += ["due_at", "due_bucket"]
+    else:
+        sets += ["due_at = :due", "due_bucket = :bucket"]
+        values |= {"due": next_due, "bucket": expiry_bucket(next_due)}
+    expression = ("SET " + ", ".join(sets) if sets else "") + (" REMOVE " + ", ".join(removes) if removes else "")
+    request: dict[str, Any] = {
+        "TableName": _table(),
+        "Key": _user_key(reader.user_id),
+        "UpdateExpression": expression.strip(),
+        "ConditionExpression": "due_at = :seen",
+        "ExpressionAttributeValues": _values(**values),
+    }
+    if names:
+        request["ExpressionAttributeNames"] = names
     try:
         with _calls():
-            if key["sk"]["S"] != "USER":
-                _client().delete_item(**delete_item)
-                return True
-            _client().transact_write_items(
-                TransactItems=[
-                    {"Delete": delete_item},
-                    {
-                        "Delete": {
-                            "TableName": _table(),
-                            "Key": _email_key(email),
-                            "ConditionExpression": "attribute_not_exists(pk) OR user_id = :user_id",
-                            "ExpressionAttributeValues": _values(user_id=key["pk"]["S"].removeprefix("USER#")),
-                        }
-                    },
-                ]
-            )
-    except (_client().exceptions.TransactionCanceledException, _client().exceptions.ConditionalCheckFailedException):
+            _client().update_item(**request)
+    except _client().exceptions.ConditionalCheckFailedException:
         return False
     return True
