@@ -203,3 +203,34 @@ def test_bounces_and_complaints_reach_a_function_with_a_dead_letter_queue():
     mail_events = RESOURCES["MailEventsFunction"]["Properties"]
     assert mail_events["Events"]["MailEvents"]["Properties"]["Topic"] == {"Ref": "MailEventsTopic"}
     assert mail_events["DeadLetterQueue"]["Type"] == "SQS"
+
+
+def test_alarms_cover_errors_throttles_bounces_and_cleanup_and_can_notify():
+    alarms = TEMPLATE.of_type("AWS::CloudWatch::Alarm")
+    assert set(alarms) >= {
+        "ApiErrorRateAlarm",
+        "TableThrottleAlarm",
+        "FunctionThrottleAlarm",
+        "BounceRateAlarm",
+        "CleanupFailureAlarm",
+    }
+    assert alarms["BounceRateAlarm"]["Properties"]["Threshold"] == 0.05
+    assert alarms["ApiErrorRateAlarm"]["Properties"]["MetricName"] == "5xx"
+    for alarm in alarms.values():
+        assert alarm["Properties"]["AlarmActions"]["Fn::If"][0] == "HasAlarmEmail"
+    assert RESOURCES["AlarmTopic"]["Condition"] == "HasAlarmEmail"
+
+
+def test_tracing_is_off_by_default_and_switchable():
+    assert TEMPLATE.parameters["EnableTracing"] == "false"
+    globals_ = TEMPLATE.doc["Globals"]["Function"]
+    assert globals_["Tracing"] == {"Fn::If": ["TracingOn", "Active", "PassThrough"]}
+    assert globals_["Environment"]["Variables"]["POWERTOOLS_TRACE_DISABLED"] == {
+        "Fn::If": ["TracingOn", "false", "true"]
+    }
+
+
+def test_logs_and_metrics_are_powertools_with_one_namespace():
+    env = TEMPLATE.doc["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["POWERTOOLS_METRICS_NAMESPACE"] == "MagicLink"
+    assert env["POWERTOOLS_SERVICE_NAME"] == "magiclink"

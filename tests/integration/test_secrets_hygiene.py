@@ -38,3 +38,12 @@ def test_no_secret_reaches_the_logs_even_at_debug(api, outbox, capsys, caplog):
     assert "invite issued" in written  # the logs were captured at all
     for needle in [token, key, secret, *link_hashes]:
         assert needle not in written
+
+
+def test_log_lines_carry_the_api_request_id_and_cold_start(api, capsys):
+    api.invite()
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"level"')]
+    issued = next(line for line in lines if line["message"] == "invite issued")
+    assert issued["correlation_id"] == "example-invite"  # requestContext.requestId of events/invite.json
+    assert "cold_start" in issued and issued["service"] == "magiclink"
+    assert issued["user_id"].startswith("user-test-") and issued["grant_id"].startswith("grant-test-")

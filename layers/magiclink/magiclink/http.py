@@ -16,7 +16,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from . import errors
 from .credentials import project_credentials
 from .models import ErrorResponse, normalize_email
-from .observability import logger, metrics
+from .observability import logger, metrics, traced
 from .settings import get_settings
 
 MAX_BODY_BYTES = 64 * 1024
@@ -197,4 +197,4 @@ def lambda_entry(
     def lambda_handler(event: dict, context: Any) -> dict:
         return handle(app, event, context, basic_auth=basic_auth, content_types=content_types)
 
-    return lambda_handler
+    return traced(lambda_handler)
