@@ -40,9 +40,15 @@ def test_no_secret_reaches_the_logs_even_at_debug(api, outbox, capsys, caplog):
         assert needle not in written
 
 
-def test_log_lines_carry_the_api_request_id_and_cold_start(api, capsys):
+def test_log_lines_carry_the_api_request_id_and_cold_start(api, monkeypatch):
+    import io
+
+    from magiclink.observability import logger
+
+    stream = io.StringIO()
+    monkeypatch.setattr(logger.registered_handler, "stream", stream)
     api.invite()
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"level"')]
+    lines = [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith('{"level"')]
     issued = next(line for line in lines if line["message"] == "invite issued")
     assert issued["correlation_id"] == "example-invite"  # requestContext.requestId of events/invite.json
     assert "cold_start" in issued and issued["service"] == "magiclink"
