@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 PORT ?= 3000
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint validate build pytest browser screenshots test-engine invoke clean preview-mail
+.PHONY: run test lint validate build pytest browser screenshots test-engine invoke clean preview-mail admin
 
 $(VENV)/.installed: requirements-dev.txt layers/magiclink/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -80,3 +80,7 @@ preview-mail: $(VENV)/.installed
 # Retake the screenshots in docs/ that the README links to (the browser tests, writing into docs/).
 screenshots: $(VENV)/.installed browser
 	SCREENSHOTS=docs $(PY) -m pytest -q tests/browser
+
+# Invite a console admin on the running local stack: make admin EMAIL=you@example.com
+admin: $(VENV)/.installed
+	PORT=$(PORT) $(PY) -m local.admin $(EMAIL)

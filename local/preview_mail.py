@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYER = ROOT / "layers" / "magiclink"
 TEMPLATES = LAYER / "magiclink" / "templates"
 OUT = ROOT / ".preview" / "mail"
-NOT_LOCALES = {"pages"}  # the landing and access pages, not emails
+NOT_LOCALES = {"pages", "console"}  # web pages and the console's assets, not emails
 # What the settings need to load; rendering itself makes no AWS call.
 ENVIRONMENT = {
     "TABLE_NAME": "magiclink-preview",

@@ -169,6 +169,7 @@ def main() -> None:
         f"Magic-link service running at {base_url}\n"
         f"  project_id: {project_id}\n  secret:     {secret}\n"
         f"  outbox:     {base_url}/_local/outbox (and outbox.json)\n"
+        f"  console:    {base_url}/console (make admin EMAIL=you@example.com invites an admin)\n"
         "Ctrl-C stops it.",
         flush=True,
     )

@@ -65,6 +65,8 @@ def test_the_api_routes_are_stytchs_and_each_has_its_own_function():
         "POST /v1/sessions/authenticate": "SessionsFunction",
         "POST /v1/sessions/revoke": "SessionsFunction",
         "GET /v1/sessions/jwks/{project_id}": "JwksFunction",
+        "ANY /console": "ConsoleFunction",
+        "ANY /console/{proxy+}": "ConsoleFunction",
     }
     assert FUNCTIONS["CleanupFunction"].schedule == {"Ref": "CleanupSchedule"}
 
@@ -126,6 +128,16 @@ def test_the_table_is_on_demand_with_ttl_point_in_time_recovery_and_the_expiry_i
         ("RevokeFunction", {"dynamodb:GetItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"}),
         ("CleanupFunction", {"dynamodb:Query", "dynamodb:DeleteItem", "dynamodb:UpdateItem"}),
         ("MailEventsFunction", {"dynamodb:GetItem", "dynamodb:UpdateItem"}),
+        (
+            "ConsoleFunction",
+            {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"}
+            | {"secretsmanager:GetSecretValue", "ses:SendEmail", "ses:SendRawEmail", "kms:Sign", "kms:GetPublicKey"},
+        ),
+        (
+            "BootstrapFunction",
+            {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"}
+            | {"ses:SendEmail", "ses:SendRawEmail"},
+        ),
     ],
 )
 def test_each_function_gets_exactly_the_actions_it_calls(function, allowed):
@@ -153,6 +165,8 @@ def test_only_functions_that_make_or_check_tokens_read_the_token_key():
         "RequestFunction",
         "LandingFunction",
         "SessionsFunction",
+        "ConsoleFunction",
+        "BootstrapFunction",
     }
 
 

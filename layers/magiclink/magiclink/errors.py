@@ -120,6 +120,24 @@ class SessionNotFound(ServiceError):
     default_message = "No live session matches: it expired, was revoked, or its access ended."
 
 
+class ConsoleSignInRequired(ServiceError):
+    status_code = 401
+    error_type = "console_session_expired"
+    default_message = "Your console session ended. Sign in again."
+
+
+class Forbidden(ServiceError):
+    status_code = 403
+    error_type = "forbidden"
+    default_message = "Only admins can use the console."
+
+
+class CsrfFailed(ServiceError):
+    status_code = 403
+    error_type = "invalid_csrf_token"
+    default_message = "The request's CSRF token is missing or wrong: reload the console and try again."
+
+
 class MagicLinkNotFound(ServiceError):
     status_code = 404
     error_type = "magic_link_not_found"

@@ -114,17 +114,18 @@ def email_param(value: str) -> str:
         raise errors.InvalidEmail(f"email: {exc}") from None
 
 
-def html_page(body: str, status_code: int = 200) -> Response:
+PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+
+def html_page(body: str, status_code: int = 200, *, csp: str = PAGE_CSP, cookies: list | None = None) -> Response:
     """An HTML answer with headers that keep it out of frames and caches and away from other origins."""
     return Response(
         status_code=status_code,
         content_type="text/html; charset=utf-8",
         body=body,
+        cookies=cookies,
         headers={
-            "Content-Security-Policy": (
-                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-                "frame-ancestors 'none'; base-uri 'none'"
-            ),
+            "Content-Security-Policy": csp,
             "X-Frame-Options": "DENY",
             "Referrer-Policy": "no-referrer",
             "X-Content-Type-Options": "nosniff",

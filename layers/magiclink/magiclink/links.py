@@ -39,7 +39,7 @@ def redirect_target(url: str | None) -> str:
             raise NoDefaultRedirectUrl()
         return settings.default_redirect_url
     canonical = _canonical(url)
-    allowed = {_canonical(entry) for entry in settings.redirect_urls}
+    allowed = {_canonical(entry) for entry in (*settings.redirect_urls, console_callback_url())}
     if canonical is None or canonical not in allowed:
         raise InvalidRedirectUrl()
     return url
@@ -58,3 +58,8 @@ def with_token(url: str, token: str) -> str:
 def landing_url(token: str) -> str:
     """What the email carries: the service's landing page, where GET and HEAD spend nothing."""
     return f"{get_settings().public_base_url.rstrip('/')}/v1/magic_links/redirect?{urlencode({'token': token})}"
+
+
+def console_callback_url() -> str:
+    """The admin console's sign-in target: the service's own page, so always allowed."""
+    return f"{get_settings().public_base_url.rstrip('/')}/console/callback"

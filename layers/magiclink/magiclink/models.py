@@ -161,6 +161,28 @@ class ReaderLinkRequest(WireModel):
     locale: Locale | None = None
 
 
+class ConsoleName(WireModel):
+    first_name: NamePart = ""
+    last_name: NamePart = ""
+
+
+class ConsoleGrantRequest(WireModel):
+    """The console's Grant access form."""
+
+    email: Email
+    name: ConsoleName = ConsoleName()
+    role: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")] = "reader"
+    access_expiration_minutes: Annotated[int, Field(strict=True, ge=1, le=5_256_000)] | None = None
+    invite_expiration_minutes: Annotated[int, Field(strict=True, ge=5, le=10080)] = 60
+    reusable: StrictBool = False
+    delivery: Literal["email", "none"] = "email"
+
+
+class ConsoleLinkRequest(WireModel):
+    delivery: Literal["email", "none"] = "email"
+    reusable: StrictBool = False
+
+
 class RequestLinkRequest(WireModel):
     """POST /v1/magic_links/email/request: a reader (or anyone) asks for a link."""
 
@@ -313,6 +335,21 @@ class ReaderLinkResponse(StytchResponse):
 
 class ReaderResponse(StytchResponse):
     reader: ReaderView
+
+
+class ConsoleReaderResponse(BaseModel):
+    reader: ReaderView
+    magic_link_url: str | None = None
+
+
+class AccessRequestView(BaseModel):
+    email: str
+    requested_at: str
+    request_count: int
+
+
+class ConsoleRequestsResponse(BaseModel):
+    requests: list[AccessRequestView]
 
 
 class RequestLinkResponse(StytchResponse):

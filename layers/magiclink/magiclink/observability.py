@@ -15,9 +15,16 @@ def tracing_enabled() -> bool:
 
 
 def traced(handler: Callable) -> Callable:
-    """The handler, traced when tracing is on; otherwise unchanged, and the X-Ray SDK never imported."""
+    """The handler with powertools' Tracer around it when tracing is on and the X-Ray SDK is in the layer.
+
+    The layer leaves the SDK out (it brings a second botocore that would shadow the runtime's): with
+    EnableTracing, Lambda's own X-Ray segments still record every invocation; add aws-xray-sdk to
+    layers/magiclink/requirements.txt for subsegments per AWS call. Off, nothing is imported.
+    """
     if not tracing_enabled():
         return handler
-    from aws_lambda_powertools import Tracer  # imports the X-Ray SDK: only paid for when tracing is on
-
+    try:
+        from aws_lambda_powertools import Tracer  # imports the X-Ray SDK: only paid for when tracing is on
+    except ImportError:
+        return handler
     return Tracer().capture_lambda_handler(handler)

@@ -207,6 +207,15 @@ def _user_id(ref: SessionRef) -> str:
     return f"user-{project_credentials().environment}-{ref.user_uuid}"
 
 
+def current(ref: SessionRef, session_token: str | None, now: int) -> tuple[Reader, SessionEntry]:
+    """The reader and their live session `ref` (checked against the token's hash when one is given)."""
+    reader = store.get_reader(_user_id(ref))
+    if reader is None:
+        raise SessionNotFound()
+    token_hash = session_hash(session_token) if session_token else None
+    return reader, find_session(reader, ref, now, token_hash=token_hash)
+
+
 def authenticate_session(
     session_token: str | None,
     session_jwt: str | None,
@@ -220,11 +229,7 @@ def authenticate_session(
     """
     now = clock.now()
     ref = _ref_of(session_token, session_jwt)
-    token_hash = session_hash(session_token) if session_token else None
-    reader = store.get_reader(_user_id(ref))
-    if reader is None:
-        raise SessionNotFound()
-    entry = find_session(reader, ref, now, token_hash=token_hash)
+    reader, entry = current(ref, session_token, now)
     if minutes or custom_claims is not None:
         claims = None if custom_claims is None else json.dumps(custom_claims, separators=(",", ":"))
         expires_at = now + minutes * 60 if minutes else entry.expires_at

@@ -556,6 +556,27 @@ def resolve_access_request(email: str, *, status: str) -> bool:
     return True
 
 
+def pending_access_requests(limit: int = 100) -> list[dict]:
+    """Strangers' requests still waiting for the owner, in email order (one Query on the by_email index)."""
+    with _calls():
+        page = _client().query(
+            TableName=_table(),
+            IndexName=EMAIL_INDEX,
+            KeyConditionExpression="list_partition = :partition",
+            FilterExpression="request_status = :pending",
+            ExpressionAttributeValues=_values(partition="REQUEST", pending="pending"),
+            Limit=limit,
+        )
+    return [
+        {
+            "email": item["email"]["S"],
+            "requested_at": int(item["requested_at"]["N"]),
+            "request_count": int(item["request_count"]["N"]),
+        }
+        for item in page["Items"]
+    ]
+
+
 def expired_items(bucket: str, *, now: int) -> Iterator[tuple[dict, str]]:
     """(key, email) of the items in one day's expiry bucket whose ttl has passed; reads only those."""
     kwargs: dict[str, Any] = {
