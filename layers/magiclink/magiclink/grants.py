@@ -55,6 +55,17 @@ def _user_uuid(user_id: str) -> uuid.UUID:
     return uuid.UUID(user_id[-36:])
 
 
+def _deliver(
+    reader: Reader, token: str, delivery: str, template_id: str, locale: str | None, minutes: int, reusable: bool
+) -> str:
+    """After a link is written: the URL the person opens, emailed unless delivery is `none`."""
+    logger.append_keys(user_id=reader.user_id, grant_id=reader.grant_id)
+    url = links.landing_url(token)
+    if delivery == "email":
+        _send(template_id, reader, locale, url=url, minutes=minutes, reusable=reusable)
+    return url
+
+
 def _send(template_id: str, reader: Reader, locale: str | None, *, url: str, minutes: int, reusable: bool) -> None:
     rendered = mailer.render(
         template_id,
@@ -166,17 +177,15 @@ def invite(request: InviteRequest, *, by: str) -> Invited:
         )
 
     reader, token, renewed = _issue(request, target, now, by)
-    logger.append_keys(user_id=reader.user_id, grant_id=reader.grant_id)
-    url = links.landing_url(token)
-    if request.delivery == "email":
-        _send(
-            template_id,
-            reader,
-            request.locale,
-            url=url,
-            minutes=request.invite_expiration_minutes,
-            reusable=request.reusable,
-        )
+    url = _deliver(
+        reader,
+        token,
+        request.delivery,
+        template_id,
+        request.locale,
+        request.invite_expiration_minutes,
+        request.reusable,
+    )
     metrics.add_metric(name="Invites", unit=MetricUnit.Count, value=1)
     if renewed:
         metrics.add_metric(name="GrantsRenewed", unit=MetricUnit.Count, value=1)
@@ -339,17 +348,9 @@ def send_link(
             raise EmailBounced() from None
         retry = max(1, (failed.item.link_issued_at or now) + (cooldown or 0) - now)
         raise TooManyRequests(headers={"Retry-After": str(retry)}) from None
-    logger.append_keys(user_id=reader.user_id, grant_id=reader.grant_id)
-    url = links.landing_url(token)
-    if request.delivery == "email":
-        _send(
-            template_id,
-            reader,
-            request.locale,
-            url=url,
-            minutes=request.link_expiration_minutes,
-            reusable=request.reusable,
-        )
+    url = _deliver(
+        reader, token, request.delivery, template_id, request.locale, request.link_expiration_minutes, request.reusable
+    )
     metrics.add_metric(name="LinksIssued", unit=MetricUnit.Count, value=1)
     logger.info("link issued", extra={"delivery": request.delivery})
     return reader, url

@@ -106,6 +106,16 @@ def _from_item(item: dict) -> Reader:
     return Reader.model_validate(data)
 
 
+def _conditional_update(**request: Any) -> dict:
+    """One UpdateItem whose condition may fail: the item's attributes as ReturnValues asks, or
+    ConditionFailed carrying the item as it was (when ReturnValuesOnConditionCheckFailure asks for it)."""
+    try:
+        with _calls():
+            return _client().update_item(**request).get("Attributes", {})
+    except _client().exceptions.ConditionalCheckFailedException as exc:
+        raise ConditionFailed.from_response(exc.response) from exc
+
+
 def _values(**values: Any) -> dict:
     return {f":{k}": _serialize(v) for k, v in values.items()}
 
@@ -243,20 +253,16 @@ def reissue_link(
         + " REMOVE "
         + ", ".join(f"#{k}" for k in removes)
     )
-    try:
-        with _calls():
-            old = _client().update_item(
-                TableName=_table(),
-                Key=_user_key(user_id),
-                UpdateExpression=update,
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=_values(**values),
-                ReturnValues="ALL_OLD",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )["Attributes"]
-    except _client().exceptions.ConditionalCheckFailedException as exc:
-        raise ConditionFailed.from_response(exc.response) from exc
+    old = _conditional_update(
+        TableName=_table(),
+        Key=_user_key(user_id),
+        UpdateExpression=update,
+        ConditionExpression=condition,
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues=_values(**values),
+        ReturnValues="ALL_OLD",
+        ReturnValuesOnConditionCheckFailure="ALL_OLD",
+    )
     return _from_item(old)
 
 
@@ -342,12 +348,7 @@ def consume_link(
     }
     if names:
         request["ExpressionAttributeNames"] = names
-    try:
-        with _calls():
-            new = _client().update_item(**request)["Attributes"]
-    except _client().exceptions.ConditionalCheckFailedException as exc:
-        raise ConditionFailed.from_response(exc.response) from exc
-    return _from_item(new)
+    return _from_item(_conditional_update(**request))
 
 
 def extend_session(
@@ -359,19 +360,15 @@ def extend_session(
     if claims_json is not None:
         sets.append("sessions.#sid.custom_claims_json = :claims")
         values["claims"] = claims_json
-    try:
-        with _calls():
-            new = _client().update_item(
-                TableName=_table(),
-                Key=_user_key(user_id),
-                UpdateExpression="SET " + ", ".join(sets),
-                ConditionExpression="sessions.#sid.h = :h AND sessions.#sid.expires_at > :now",
-                ExpressionAttributeNames={"#sid": sid},
-                ExpressionAttributeValues=_values(**values),
-                ReturnValues="ALL_NEW",
-            )["Attributes"]
-    except _client().exceptions.ConditionalCheckFailedException as exc:
-        raise ConditionFailed(None) from exc
+    new = _conditional_update(
+        TableName=_table(),
+        Key=_user_key(user_id),
+        UpdateExpression="SET " + ", ".join(sets),
+        ConditionExpression="sessions.#sid.h = :h AND sessions.#sid.expires_at > :now",
+        ExpressionAttributeNames={"#sid": sid},
+        ExpressionAttributeValues=_values(**values),
+        ReturnValues="ALL_NEW",
+    )
     return _from_item(new)
 
 
@@ -415,45 +412,37 @@ def revoke(user_id: str, *, now: int, by: str, delete_at: int, pending_only: boo
     if pending_only:
         condition += " AND user_status = :pending"
         values["pending"] = "pending"
-    try:
-        with _calls():
-            new = _client().update_item(
-                TableName=_table(),
-                Key=_user_key(user_id),
-                UpdateExpression=(
-                    "SET grant_status = :revoked, revoked_at = :now, revoked_by = :by,"
-                    " #ttl = :delete_at, expiry_bucket = :bucket, due_at = :delete_at, due_bucket = :bucket,"
-                    " history = list_append(if_not_exists(history, :empty), :event)"
-                    " REMOVE link_hash"
-                ),
-                ConditionExpression=f"attribute_exists(pk) AND {condition}",
-                ExpressionAttributeNames={"#ttl": "ttl"},
-                ExpressionAttributeValues=_values(**values),
-                ReturnValues="ALL_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )["Attributes"]
-    except _client().exceptions.ConditionalCheckFailedException as exc:
-        raise ConditionFailed.from_response(exc.response) from exc
+    new = _conditional_update(
+        TableName=_table(),
+        Key=_user_key(user_id),
+        UpdateExpression=(
+            "SET grant_status = :revoked, revoked_at = :now, revoked_by = :by,"
+            " #ttl = :delete_at, expiry_bucket = :bucket, due_at = :delete_at, due_bucket = :bucket,"
+            " history = list_append(if_not_exists(history, :empty), :event)"
+            " REMOVE link_hash"
+        ),
+        ConditionExpression=f"attribute_exists(pk) AND {condition}",
+        ExpressionAttributeNames={"#ttl": "ttl"},
+        ExpressionAttributeValues=_values(**values),
+        ReturnValues="ALL_NEW",
+        ReturnValuesOnConditionCheckFailure="ALL_OLD",
+    )
     return _from_item(new)
 
 
 def deactivate_link(user_id: str, *, now: int, by: str) -> Reader:
     """The reader's link stops matching; the grant stays. ConditionFailed(None) when there is no reader."""
-    try:
-        with _calls():
-            new = _client().update_item(
-                TableName=_table(),
-                Key=_user_key(user_id),
-                UpdateExpression=(
-                    "SET link_deactivated_at = :now,"
-                    " history = list_append(if_not_exists(history, :empty), :event) REMOVE link_hash"
-                ),
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues=_values(now=now, event=_event(now, "link_deactivated", by), empty=[]),
-                ReturnValues="ALL_NEW",
-            )["Attributes"]
-    except _client().exceptions.ConditionalCheckFailedException as exc:
-        raise ConditionFailed(None) from exc
+    new = _conditional_update(
+        TableName=_table(),
+        Key=_user_key(user_id),
+        UpdateExpression=(
+            "SET link_deactivated_at = :now,"
+            " history = list_append(if_not_exists(history, :empty), :event) REMOVE link_hash"
+        ),
+        ConditionExpression="attribute_exists(pk)",
+        ExpressionAttributeValues=_values(now=now, event=_event(now, "link_deactivated", by), empty=[]),
+        ReturnValues="ALL_NEW",
+    )
     return _from_item(new)
 
 
