@@ -209,8 +209,8 @@ def test_the_greeting_reads_well_with_and_without_a_name(env, locale, part):
 
 @pytest.mark.parametrize("locale", LOCALES)
 @pytest.mark.parametrize("template_id", TEMPLATE_IDS)
-def test_the_html_declares_its_language(locale, template_id):
-    assert f'<html lang="{LANG.get(locale, locale)}">' in _source(locale, f"{template_id}.html")
+def test_the_html_declares_its_language(env, locale, template_id):
+    assert f'<html lang="{LANG.get(locale, locale)}">' in _render(env, locale, f"{template_id}.html")
 
 
 @pytest.mark.parametrize("locale", TRANSLATIONS)
