@@ -140,3 +140,21 @@ def test_a_reader_revived_after_the_index_was_read_survives_and_the_batch_goes_o
 
     assert result["found"] == 3 and result["deleted"] == 2
     assert set(_readers_by_email()) == {"b@example.com"}
+
+
+def test_an_active_reader_without_expiry_has_expired_sessions_pruned(api, functions, clock):
+    api.invite("ada@example.com", delivery="none")
+    url = api.invite("ada@example.com", delivery="none").body["magic_link_url"]
+    api.authenticate(token_of(url), session_duration_minutes=30)
+    clock.advance(2 * 3600)  # past the link (due first), then past the session
+    _run_cleanup(functions)  # the link's due time: rescheduled to nothing left ahead
+    readers = _readers_by_email()
+    assert readers["ada@example.com"]["sessions"]["M"] == {}
+    assert "due_at" not in readers["ada@example.com"]
+
+    url = api.new_link("ada@example.com", delivery="none").body["magic_link_url"]
+    api.authenticate(token_of(url), session_duration_minutes=30)
+    clock.advance(90 * 60)
+    result = _run_cleanup(functions)
+    assert result["rescheduled"] == 1
+    assert _readers_by_email()["ada@example.com"]["sessions"]["M"] == {}

@@ -29,7 +29,8 @@ def _settle(reader: Reader, due_at: int, now: int) -> str:
     if status == "expired" or pending_link_over:
         done = store.settle(reader, due_at, now=now, expire=True, next_due=None)
         return "expired" if done else "skipped"
-    ahead = [t for t in (reader.access_expires_at, reader.link_expires_at) if t is not None and t > now]
+    times = (reader.access_expires_at, reader.link_expires_at, *(e.expires_at for e in reader.sessions.values()))
+    ahead = [t for t in times if t is not None and t > now]
     done = store.settle(reader, due_at, now=now, expire=False, next_due=min(ahead) if ahead else None)
     return "rescheduled" if done else "skipped"
 

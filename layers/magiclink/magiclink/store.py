@@ -323,9 +323,18 @@ def consume_link(
         values["ua"] = user_agent
     if new_session is not None:
         sid, entry = new_session
-        sets.append("sessions.#sid = :session")
+        # A reader with nothing else due is now due when this session ends, so cleanup prunes it.
+        sets += [
+            "sessions.#sid = :session",
+            "due_at = if_not_exists(due_at, :session_ends)",
+            "due_bucket = if_not_exists(due_bucket, :session_bucket)",
+        ]
         names["#sid"] = sid
-        values["session"] = entry.model_dump()
+        values |= {
+            "session": entry.model_dump(),
+            "session_ends": entry.expires_at,
+            "session_bucket": expiry_bucket(entry.expires_at),
+        }
     if extend_session is not None:
         sid, session_hash, expires_at = extend_session
         sets += ["sessions.#sid.last_accessed_at = :now", "sessions.#sid.authenticated_at = :now"]
