@@ -248,3 +248,8 @@ def test_logs_and_metrics_are_powertools_with_one_namespace():
     env = TEMPLATE.doc["Globals"]["Function"]["Environment"]["Variables"]
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == "MagicLink"
     assert env["POWERTOOLS_SERVICE_NAME"] == "magiclink"
+
+
+def test_the_asynchronously_invoked_functions_have_dead_letter_queues():
+    for name in ("CleanupFunction", "MailEventsFunction"):
+        assert RESOURCES[name]["Properties"]["DeadLetterQueue"]["Type"] == "SQS", name

@@ -47,4 +47,15 @@ def project_credentials() -> ProjectCredentials:
 
 
 def token_key() -> bytes:
+    """The key new tokens are hashed (and cursors, grant links, CSRF tokens signed) with."""
     return _secret(get_settings().token_key_secret_id)["key"].encode()
+
+
+def token_keys() -> list[bytes]:
+    """Every key a token may have been hashed with: the current one, then `previous_keys`.
+
+    Rotation: put the new key in `key` and the old one first in `previous_keys`; remove it once the
+    longest-lived link and session issued before the rotation has expired.
+    """
+    secret = _secret(get_settings().token_key_secret_id)
+    return [secret["key"].encode(), *(k.encode() for k in secret.get("previous_keys", []))]

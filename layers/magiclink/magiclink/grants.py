@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from aws_lambda_powertools.metrics import MetricUnit
 
 from . import clock, links, mailer, sessions, store, tokens
-from .credentials import project_credentials, token_key
+from .credentials import project_credentials, token_key, token_keys
 from .errors import (
     BadRequest,
     DeviceMismatch,
@@ -218,11 +218,11 @@ def _device(request: AuthenticateRequest) -> tuple[str | None, str | None]:
     return ip, ua
 
 
-def _refusal(old: Reader | None, request: AuthenticateRequest, link_hash: str, now: int) -> ServiceError:
+def _refusal(old: Reader | None, request: AuthenticateRequest, link_hashes: list[str], now: int) -> ServiceError:
     """Why the conditional write did not apply, from the item as it was (nothing was spent)."""
     if old is None:
         return MagicLinkNotFound()
-    if not old.link_usable(link_hash, now):
+    if not old.link_usable(link_hashes, now):
         return UnableToAuthMagicLink()
     if old.link_code_challenge and not request.code_verifier:
         return PkceExpectedCodeVerifier()
@@ -247,7 +247,7 @@ def authenticate(request: AuthenticateRequest, *, session_minutes: int | None = 
         raise MagicLinkNotFound()
     ip, ua = _device(request)
     user_id = f"user-{project_credentials().environment}-{user_uuid}"
-    link_hash = tokens.token_hash(token_key(), request.token)
+    link_hashes = tokens.token_hashes(token_keys(), request.token)
     minutes = request.session_duration_minutes or session_minutes
     claims = json.dumps(request.session_custom_claims or {}, separators=(",", ":"))
 
@@ -261,7 +261,7 @@ def authenticate(request: AuthenticateRequest, *, session_minutes: int | None = 
             raise SessionNotFound()
         sid, session_token = ref.sid, request.session_token or ""
         expiry = now + minutes * 60 if minutes else None
-        extend = (sid, sessions.session_hash(request.session_token) if request.session_token else None, expiry)
+        extend = (sid, sessions.session_hashes(request.session_token) if request.session_token else None, expiry)
     elif minutes:
         sid, session_token = sessions.new_session_token(user_uuid)
         attributes = request.attributes
@@ -279,7 +279,7 @@ def authenticate(request: AuthenticateRequest, *, session_minutes: int | None = 
     try:
         reader = store.consume_link(
             user_id,
-            link_hash,
+            link_hashes,
             now=now,
             code_challenge=tokens.s256(request.code_verifier) if request.code_verifier else None,
             ip_address=ip,
@@ -290,7 +290,7 @@ def authenticate(request: AuthenticateRequest, *, session_minutes: int | None = 
     except store.ConditionFailed as failed:
         metrics.add_metric(name="AuthenticationsRefused", unit=MetricUnit.Count, value=1)
         logger.append_keys(user_id=user_id)
-        refusal = _refusal(failed.item, request, link_hash, now)
+        refusal = _refusal(failed.item, request, link_hashes, now)
         logger.info("magic link refused", extra={"error_type": refusal.error_type})
         raise refusal from None
     logger.append_keys(user_id=reader.user_id, grant_id=reader.grant_id)

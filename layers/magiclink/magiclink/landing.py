@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from . import clock, grants, links, store, tokens
-from .credentials import project_credentials, token_key
+from .credentials import project_credentials, token_keys
 from .errors import MagicLinkNotFound, UnableToAuthMagicLink
 from .models import AuthenticateRequest, Reader
 
@@ -28,7 +28,7 @@ def inspect(token: str) -> Link:
     reader = store.get_reader(f"user-{project_credentials().environment}-{user_uuid}")
     if reader is None:
         return Link(None, False)
-    return Link(reader, reader.link_usable(tokens.token_hash(token_key(), token), clock.now()))
+    return Link(reader, reader.link_usable(tokens.token_hashes(token_keys(), token), clock.now()))
 
 
 def proceed(token: str, *, ip_address: str, user_agent: str) -> str:

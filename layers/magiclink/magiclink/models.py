@@ -456,11 +456,12 @@ class Reader(BaseModel):
             return "expired"
         return self.grant_status
 
-    def link_usable(self, link_hash: str, now: int) -> bool:
-        """Whether `link_hash` is this reader's current link and it may still be spent (PKCE and device aside)."""
+    def link_usable(self, link_hashes: list[str], now: int) -> bool:
+        """Whether one of `link_hashes` (a token's hash under each accepted key) is this reader's current
+        link, and it may still be spent (PKCE and device aside)."""
         return (
             self.link_hash is not None
-            and hmac.compare_digest(self.link_hash, link_hash)
+            and any(hmac.compare_digest(self.link_hash, h) for h in link_hashes)
             and self.link_state_at(now) == "active"
             and self.grant_status_at(now) in ("pending", "active")
         )

@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 from aws_lambda_powertools.metrics import MetricUnit
 
 from . import clock, grants, mailer, store
-from .credentials import token_key
+from .credentials import token_key, token_keys
 from .errors import EmailBounced, EmailNotFound, GrantNotActive, TooManyRequests
 from .models import InviteRequest, ReaderLinkRequest, RequestLinkRequest
 from .observability import logger, metrics
@@ -54,8 +54,8 @@ def _sanitised(html: str) -> str:
     )
 
 
-def grant_signature(email: str, expires: int) -> str:
-    return hmac.new(token_key(), f"grant-access|{email}|{expires}".encode(), hashlib.sha256).hexdigest()
+def grant_signature(email: str, expires: int, key: bytes | None = None) -> str:
+    return hmac.new(key or token_key(), f"grant-access|{email}|{expires}".encode(), hashlib.sha256).hexdigest()
 
 
 def grant_link(email: str, now: int) -> str:
@@ -65,7 +65,8 @@ def grant_link(email: str, now: int) -> str:
 
 
 def grant_link_valid(email: str, expires: int, signature: str) -> bool:
-    return expires > clock.now() and hmac.compare_digest(signature, grant_signature(email, expires))
+    signed = [grant_signature(email, expires, key) for key in token_keys()]
+    return expires > clock.now() and any(hmac.compare_digest(signature, s) for s in signed)
 
 
 def _stranger(email: str, now: int) -> str:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from . import clock, signing, store
-from .credentials import project_credentials, token_key
+from .credentials import project_credentials, token_key, token_keys
 from .errors import BadRequest, InvalidSessionJwt, SessionNotFound
 from .models import Reader, SessionEntry
 from .settings import get_settings
@@ -58,8 +58,14 @@ def locate_token(session_token: str) -> SessionRef | None:
     return SessionRef(uuid.UUID(bytes=raw[:16]), raw[16:22].hex())
 
 
-def session_hash(session_token: str) -> str:
-    return hmac.new(token_key(), b"session|" + session_token.encode(), hashlib.sha256).hexdigest()
+def session_hash(session_token: str, key: bytes | None = None) -> str:
+    """The stored form of a session token: HMAC under `key` (the current token key by default)."""
+    return hmac.new(key or token_key(), b"session|" + session_token.encode(), hashlib.sha256).hexdigest()
+
+
+def session_hashes(session_token: str) -> list[str]:
+    """The token's hash under each key still accepted (current first)."""
+    return [session_hash(session_token, key) for key in token_keys()]
 
 
 def session_id(user_uuid: uuid.UUID, sid: str) -> str:
@@ -76,14 +82,14 @@ def parse_session_id(value: str) -> SessionRef | None:
         return None
 
 
-def find_session(reader: Reader, ref: SessionRef, now: int, *, token_hash: str | None = None) -> SessionEntry:
+def find_session(reader: Reader, ref: SessionRef, now: int, *, token_hashes: list[str] | None = None) -> SessionEntry:
     """The reader's live session `ref`; SessionNotFound when it is unknown, ended, expired, or the grant is."""
     entry = reader.sessions.get(ref.sid)
     if (
         entry is None
         or entry.expires_at <= now
         or reader.grant_status_at(now) not in ("pending", "active")
-        or (token_hash is not None and not hmac.compare_digest(entry.h, token_hash))
+        or (token_hashes is not None and not any(hmac.compare_digest(entry.h, h) for h in token_hashes))
     ):
         raise SessionNotFound()
     return entry
@@ -212,8 +218,8 @@ def current(ref: SessionRef, session_token: str | None, now: int) -> tuple[Reade
     reader = store.get_reader(_user_id(ref))
     if reader is None:
         raise SessionNotFound()
-    token_hash = session_hash(session_token) if session_token else None
-    return reader, find_session(reader, ref, now, token_hash=token_hash)
+    hashes = session_hashes(session_token) if session_token else None
+    return reader, find_session(reader, ref, now, token_hashes=hashes)
 
 
 def authenticate_session(
@@ -260,7 +266,7 @@ def revoke_session(session_id_: str | None, session_token: str | None, session_j
         if reader is None:
             raise SessionNotFound()
         entry = reader.sessions.get(ref.sid)
-        if entry is None or not hmac.compare_digest(entry.h, session_hash(session_token)):
+        if entry is None or not any(hmac.compare_digest(entry.h, h) for h in session_hashes(session_token)):
             raise SessionNotFound()
     if not store.remove_sessions(_user_id(ref), [ref.sid]):
         raise SessionNotFound()

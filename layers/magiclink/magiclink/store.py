@@ -268,18 +268,18 @@ def reissue_link(
 
 def consume_link(
     user_id: str,
-    link_hash: str,
+    link_hashes: list[str],
     *,
     now: int,
     code_challenge: str | None = None,
     ip_address: str | None = None,
     user_agent: str | None = None,
     new_session: tuple[str, SessionEntry] | None = None,
-    extend_session: tuple[str, str | None, int | None] | None = None,
+    extend_session: tuple[str, list[str] | None, int | None] | None = None,
 ) -> Reader:
     """The single-use step: one conditional write that spends the link and activates user and grant,
-    and creates (`new_session`: sid, entry) or extends (`extend_session`: sid, token hash or None for a
-    verified JWT, new expiry or None to keep it)
+    and creates (`new_session`: sid, entry) or extends (`extend_session`: sid, the token's hashes or None
+    for a verified JWT, new expiry or None to keep it)
     a session in the same write, so a spent link without its session can never be.
 
     Applies only if the link is the reader's current one, unexpired, unspent (or reusable), the grant
@@ -294,21 +294,15 @@ def consume_link(
         "last_authenticated_at = :now",
         "authentication_count = if_not_exists(authentication_count, :zero) + :one",
     ]
+    hash_names = [f":hash{i}" for i in range(len(link_hashes))]  # the token under each accepted key
     conditions = [
-        "link_hash = :hash AND link_expires_at > :now",
+        f"link_hash IN ({', '.join(hash_names)}) AND link_expires_at > :now",
         "(attribute_not_exists(link_used_at) OR link_reusable = :true)",
         "grant_status IN (:pending, :active)",
         "(attribute_not_exists(access_expires_at) OR access_expires_at > :now)",
     ]
-    values: dict[str, Any] = {
-        "now": now,
-        "hash": link_hash,
-        "active": "active",
-        "pending": "pending",
-        "zero": 0,
-        "one": 1,
-        "true": True,
-    }
+    values: dict[str, Any] = {"now": now, "active": "active", "pending": "pending", "zero": 0, "one": 1, "true": True}
+    values |= {name[1:]: h for name, h in zip(hash_names, link_hashes, strict=True)}
     names: dict[str, str] = {}
     if code_challenge is None:
         conditions.append("attribute_not_exists(link_code_challenge)")
@@ -336,16 +330,17 @@ def consume_link(
             "session_bucket": expiry_bucket(entry.expires_at),
         }
     if extend_session is not None:
-        sid, session_hash, expires_at = extend_session
+        sid, session_hashes, expires_at = extend_session
         sets += ["sessions.#sid.last_accessed_at = :now", "sessions.#sid.authenticated_at = :now"]
         conditions.append("sessions.#sid.expires_at > :now")
         names["#sid"] = sid
         if expires_at is not None:
             sets.append("sessions.#sid.expires_at = :session_expires")
             values["session_expires"] = expires_at
-        if session_hash is not None:  # a session_token; a verified session_jwt has proven the session already
-            conditions.append("sessions.#sid.h = :session_hash")
-            values["session_hash"] = session_hash
+        if session_hashes:  # a session_token; a verified session_jwt has proven the session already
+            names_ = [f":session_hash{i}" for i in range(len(session_hashes))]
+            conditions.append(f"sessions.#sid.h IN ({', '.join(names_)})")
+            values |= {name[1:]: h for name, h in zip(names_, session_hashes, strict=True)}
     request: dict[str, Any] = {
         "TableName": _table(),
         "Key": _user_key(user_id),

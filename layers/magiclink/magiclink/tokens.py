@@ -40,6 +40,11 @@ def token_hash(key: bytes, token: str) -> str:
     return hmac.new(key, token.encode("ascii"), hashlib.sha256).hexdigest()
 
 
+def token_hashes(keys: list[bytes], token: str) -> list[str]:
+    """The token's hash under each key still accepted (current first)."""
+    return [token_hash(key, token) for key in keys]
+
+
 def s256(code_verifier: str) -> str:
     """PKCE's S256: base64url(SHA-256(verifier)), unpadded (RFC 7636)."""
     digest = hashlib.sha256(code_verifier.encode("ascii")).digest()
