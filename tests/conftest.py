@@ -26,6 +26,7 @@ def reset_caches() -> None:
     settings.get_settings.cache_clear()
     credentials._provider.cache_clear()
     store._client.cache_clear()
+    store.idempotency_store.cache_clear()
     mailer._client.cache_clear()
     signing._client.cache_clear()
     signing.public_key_der.cache_clear()

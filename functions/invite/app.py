@@ -1,13 +1,12 @@
 """POST /v1/magic_links/email/invite and /send: invite (create or renew a grant) or send a login link."""
 
-from magiclink import grants, http
+from magiclink import grants, http, retries
 from magiclink.models import InviteRequest, InviteResponse, ReaderLinkRequest, SendRequest, SendResponse
 
 app = http.make_resolver()
 
 
-@app.post("/v1/magic_links/email/invite")
-def invite(body: InviteRequest) -> InviteResponse:
+def _invite(body: InviteRequest) -> dict:
     invited = grants.invite(body, by=http.api_principal())
     return InviteResponse(
         request_id=http.request_id(app.current_event.raw_event),
@@ -16,7 +15,16 @@ def invite(body: InviteRequest) -> InviteResponse:
         grant_id=invited.reader.grant_id,
         grant_renewed=invited.renewed,
         magic_link_url=invited.magic_link_url,
-    )
+    ).model_dump(mode="json")
+
+
+@app.post("/v1/magic_links/email/invite")
+def invite(body: InviteRequest) -> InviteResponse:
+    key = app.current_event.headers.get("idempotency-key")
+    if key is None:
+        return InviteResponse.model_validate(_invite(body))
+    answer = retries.once(key, body.model_dump(mode="json"), lambda: _invite(body), app.lambda_context)
+    return InviteResponse.model_validate(answer)
 
 
 @app.post("/v1/magic_links/email/send")

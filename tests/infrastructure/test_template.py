@@ -97,7 +97,8 @@ def test_the_table_is_on_demand_with_ttl_point_in_time_recovery_and_the_expiry_i
     [
         (
             "InviteFunction",
-            {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"}
+            {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+            | {"secretsmanager:GetSecretValue"}
             | {"ses:SendEmail", "ses:SendRawEmail"},
         ),
         (

@@ -162,6 +162,18 @@ class RouteNotFound(ServiceError):
     default_message = "No such endpoint."
 
 
+class IdempotencyKeyConflict(ServiceError):
+    status_code = 409
+    error_type = "idempotency_key_conflict"
+    default_message = "This Idempotency-Key was used with a different request body; use a new key for a new request."
+
+
+class RequestInProgress(ServiceError):
+    status_code = 409
+    error_type = "request_in_progress"
+    default_message = "A request with this Idempotency-Key is still being handled; retry in a moment."
+
+
 class TooManyRequests(ServiceError):
     status_code = 429
     error_type = "too_many_requests"

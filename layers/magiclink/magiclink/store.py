@@ -59,6 +59,21 @@ def _client():
     return boto3.client("dynamodb", config=config)
 
 
+@cache
+def idempotency_store():
+    """Powertools' idempotency records, kept in the service's table (one partition, `ttl` expiry)."""
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    return DynamoDBPersistenceLayer(
+        table_name=_table(),
+        key_attr="pk",
+        sort_key_attr="sk",
+        static_pk_value="IDEMPOTENCY#invite",
+        expiry_attr="ttl",
+        boto3_client=_client(),
+    )
+
+
 def _table() -> str:
     return get_settings().table_name
 
