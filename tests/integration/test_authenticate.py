@@ -112,3 +112,23 @@ def test_an_oversized_token_is_a_clean_400(api):
     assert reply.status == 400
     assert reply.body["error_type"] == "bad_request"
     assert "token" in reply.body["error_message"]
+
+
+def test_dynamodb_throttling_that_outlasts_the_retries_is_a_503_with_retry_after(api, outbox, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    from magiclink import store
+
+    api.invite()
+    token = last_token(outbox)
+
+    def throttled(**_):
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "UpdateItem")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(store._client(), "update_item", throttled)
+        reply = api.authenticate(token)
+
+    assert reply.status == 503 and reply.body["error_type"] == "service_unavailable"
+    assert reply.headers["Retry-After"] == "1"
+    assert api.authenticate(token).status == 200  # nothing was spent
