@@ -19,6 +19,7 @@ from magiclink.models import (
     GrantStatus,
     InviteRequest,
     ListReadersResponse,
+    Reader,
     ReaderLinkRequest,
     iso,
     view_of,
@@ -57,8 +58,8 @@ def _admin(*, changes: bool) -> console.Admin:
     return admin
 
 
-def _view(user_id: str) -> ConsoleReaderResponse:
-    return ConsoleReaderResponse(reader=view_of(store.get_reader(user_id), clock.now()))
+def _view(reader: Reader, magic_link_url: str | None = None) -> ConsoleReaderResponse:
+    return ConsoleReaderResponse(reader=view_of(reader, clock.now()), magic_link_url=magic_link_url)
 
 
 @app.get("/console")
@@ -138,7 +139,7 @@ def grant(body: ConsoleGrantRequest) -> ConsoleReaderResponse:
     admin = _admin(changes=True)
     invite = InviteRequest.model_validate(body.model_dump() | {"name": body.name.model_dump()})
     invited = grants.invite(invite, by=admin.reader.email)
-    return _view(invited.reader.user_id).model_copy(update={"magic_link_url": invited.magic_link_url})
+    return _view(invited.reader, invited.magic_link_url)
 
 
 @app.post("/console/api/readers/<email>/links")
@@ -146,21 +147,19 @@ def new_link(email: str, body: ConsoleLinkRequest) -> ConsoleReaderResponse:
     admin = _admin(changes=True)
     link = ReaderLinkRequest(delivery=body.delivery, reusable=body.reusable)
     reader, url = grants.send_link(http.email_param(email), link, by=admin.reader.email)
-    return _view(reader.user_id).model_copy(update={"magic_link_url": url})
+    return _view(reader, url)
 
 
 @app.post("/console/api/readers/<email>/links/deactivate")
 def deactivate(email: str) -> ConsoleReaderResponse:
     admin = _admin(changes=True)
-    reader = grants.deactivate_link(http.email_param(email), by=admin.reader.email)
-    return ConsoleReaderResponse(reader=view_of(reader, clock.now()))
+    return _view(grants.deactivate_link(http.email_param(email), by=admin.reader.email))
 
 
 @app.delete("/console/api/readers/<email>")
 def revoke(email: str) -> ConsoleReaderResponse:
     admin = _admin(changes=True)
-    reader = grants.revoke_access(http.email_param(email), by=admin.reader.email)
-    return ConsoleReaderResponse(reader=view_of(reader, clock.now()))
+    return _view(grants.revoke_access(http.email_param(email), by=admin.reader.email))
 
 
 @app.get("/console/api/access_requests")
@@ -178,7 +177,7 @@ def access_requests() -> ConsoleRequestsResponse:
 def grant_request(email: str) -> ConsoleReaderResponse:
     _admin(changes=True)
     invited = selfservice.grant_request(http.email_param(email))
-    return _view(invited.reader.user_id)
+    return _view(invited.reader)
 
 
 @app.post("/console/api/access_requests/<email>/dismiss")

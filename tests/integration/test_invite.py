@@ -134,3 +134,12 @@ def test_a_refused_sender_gives_a_clear_400(api, outbox):
     assert reply.status == 400
     assert reply.body["error_type"] == "email_rejected"
     assert outbox.messages() == []
+
+
+def test_a_reinvite_emails_the_name_it_was_just_given(api, outbox):
+    api.invite()
+    api.invite(name={"first_name": "Ada", "last_name": "Lovelace"}, locale="fr")
+
+    mail = outbox.messages()[-1]
+    assert "Ada Lovelace" in mail.text
+    assert mail.subject.startswith("Invitation")

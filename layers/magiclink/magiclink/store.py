@@ -212,7 +212,7 @@ def reissue_link(
     `grant` ({role, access_expires_at}) sets the grant's terms (an invite); None keeps them (a re-link).
     `not_since` also refuses it when the current link was issued after that time (a cooldown).
     It refuses an address that hard-bounced, unless `force`, which also clears that mark.
-    Returns the reader as it was before; ConditionFailed (with the old item) when it did not apply.
+    Returns the reader as written; ConditionFailed (with the old item) when it did not apply.
     """
     link_options = link_options or {}
     sets = {
@@ -268,17 +268,17 @@ def reissue_link(
         + " REMOVE "
         + ", ".join(f"#{k}" for k in removes)
     )
-    old = _conditional_update(
+    new = _conditional_update(
         TableName=_table(),
         Key=_user_key(user_id),
         UpdateExpression=update,
         ConditionExpression=condition,
         ExpressionAttributeNames=names,
         ExpressionAttributeValues=_values(**values),
-        ReturnValues="ALL_OLD",
+        ReturnValues="ALL_NEW",
         ReturnValuesOnConditionCheckFailure="ALL_OLD",
     )
-    return _from_item(old)
+    return _from_item(new)
 
 
 def consume_link(
