@@ -85,4 +85,4 @@ def sign_in(token: str) -> tuple[str, bool]:
 def sign_out(session_token: str | None) -> None:
     ref = sessions.locate_token(session_token or "")
     if ref is not None:
-        store.remove_sessions(f"user-{sessions.project_credentials().environment}-{ref.user_uuid}", [ref.sid])
+        store.remove_sessions(sessions.project_credentials().user_id(ref.user_uuid), [ref.sid])

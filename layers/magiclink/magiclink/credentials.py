@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import uuid
 from dataclasses import dataclass
 from functools import cache
 
@@ -27,6 +28,10 @@ class ProjectCredentials:
     def environment(self) -> str:
         """Stytch's id flavour: `test` for project-test-* projects, `live` otherwise."""
         return "test" if self.project_id.startswith("project-test-") else "live"
+
+    def user_id(self, user_uuid: uuid.UUID) -> str:
+        """The user id a token's uuid stands for: `user-<environment>-<uuid>`, as Stytch's."""
+        return f"user-{self.environment}-{user_uuid}"
 
 
 @cache

@@ -144,7 +144,7 @@ def _issue(request: InviteRequest, target: str, now: int, by: str) -> tuple[Read
                 **grant,
                 **options,
                 **_profile(request),
-                "user_id": f"user-{env}-{user_uuid}",
+                "user_id": credentials.user_id(user_uuid),
                 "email_id": f"email-{env}-{uuid.uuid4()}",
                 "grant_id": f"grant-{env}-{uuid.uuid4()}",
                 "email": request.email,
@@ -246,7 +246,7 @@ def authenticate(request: AuthenticateRequest, *, session_minutes: int | None = 
     if user_uuid is None:
         raise MagicLinkNotFound()
     ip, ua = _device(request)
-    user_id = f"user-{project_credentials().environment}-{user_uuid}"
+    user_id = project_credentials().user_id(user_uuid)
     link_hashes = tokens.token_hashes(token_keys(), request.token)
     minutes = request.session_duration_minutes or session_minutes
     claims = json.dumps(request.session_custom_claims or {}, separators=(",", ":"))

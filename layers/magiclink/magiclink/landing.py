@@ -25,7 +25,7 @@ def inspect(token: str) -> Link:
     user_uuid = tokens.locate(token)
     if user_uuid is None:
         return Link(None, False)
-    reader = store.get_reader(f"user-{project_credentials().environment}-{user_uuid}")
+    reader = store.get_reader(project_credentials().user_id(user_uuid))
     if reader is None:
         return Link(None, False)
     return Link(reader, reader.link_usable(tokens.token_hashes(token_keys(), token), clock.now()))

@@ -181,7 +181,7 @@ def verify_jwt(token: str) -> SessionRef:
     except jwt.PyJWTError:
         raise InvalidSessionJwt() from None
     ref = parse_session_id(str((claims.get(SESSION_CLAIM) or {}).get("id", "")))
-    if ref is None or claims["sub"] != f"user-{project_credentials().environment}-{ref.user_uuid}":
+    if ref is None or claims["sub"] != _user_id(ref):
         raise InvalidSessionJwt()
     return ref
 
@@ -210,7 +210,7 @@ def _ref_of(session_token: str | None, session_jwt: str | None) -> SessionRef:
 
 
 def _user_id(ref: SessionRef) -> str:
-    return f"user-{project_credentials().environment}-{ref.user_uuid}"
+    return project_credentials().user_id(ref.user_uuid)
 
 
 def current(ref: SessionRef, session_token: str | None, now: int) -> tuple[Reader, SessionEntry]:
