@@ -232,3 +232,15 @@ def test_the_first_admin_is_invited_on_deploy(api, outbox, functions):
 def test_bad_emails_in_console_paths_are_400(api, outbox, path):
     cookie, csrf = _sign_in(api, outbox)
     assert _call(api, "POST", path, cookie=cookie, csrf=csrf)["statusCode"] == 400
+
+
+def test_an_admin_sign_in_request_reads_the_email_pointer_once(api, outbox, clock, aws_calls):
+    api.invite("admin@example.com", role="admin", delivery="none")
+    clock.advance(61)
+    aws_calls.clear()
+
+    _call(api, "POST", "/console/sign-in", form={"email": "admin@example.com"})
+
+    dynamodb = {op: n for (service, op), n in aws_calls.items() if service == "dynamodb"}
+    assert dynamodb == {"GetItem": 2, "UpdateItem": 1}  # the pointer, the reader, the new link
+    assert outbox.messages()[-1].to == ["admin@example.com"]

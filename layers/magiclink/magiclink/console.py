@@ -70,7 +70,7 @@ def request_sign_in(email: str) -> None:
     from .links import console_callback_url
 
     link = ReaderLinkRequest(magic_link_url=console_callback_url(), link_expiration_minutes=15)
-    grants.send_link(email, link, by="console", cooldown=SIGN_IN_COOLDOWN)
+    grants.send_link(email, link, by="console", cooldown=SIGN_IN_COOLDOWN, user_id=user_id)
 
 
 def sign_in(token: str) -> tuple[str, bool]:

@@ -312,15 +312,17 @@ def send_link(
     cooldown: int | None = None,
     template_id: str = LOGIN_TEMPLATE,
     code_challenge: str | None = None,
+    user_id: str | None = None,
 ) -> tuple[Reader, str]:
     """A new link for a reader whose grant is live; older links stop working. Returns (reader, url).
 
     `cooldown` (seconds) refuses it with 429 while the current link is younger than that.
+    `user_id`, when the caller has already looked the email up, spares reading its pointer again.
     """
     now = clock.now()
     if not mailer.template_exists(template_id):
         raise InvalidTemplateId()
-    user_id = _reader_id(email)
+    user_id = user_id or _reader_id(email)
     target = links.redirect_target(request.magic_link_url)
     token = tokens.new_token(_user_uuid(user_id))
     try:
