@@ -33,6 +33,24 @@ def reset_caches() -> None:
     sessions._public_key.cache_clear()
 
 
+@pytest.fixture(autouse=True)
+def _links_a_second_apart_not_required(request, monkeypatch):
+    """Most tests issue several links to one email within a second; the one-a-second limit is tested on
+    its own, by the tests that ask for `rate_limits`."""
+    from magiclink import limits  # imported here: Logger and Metrics read POWERTOOLS_* (set above) at import
+
+    if "rate_limits" not in request.fixturenames:
+        monkeypatch.setattr(limits, "EMAIL_SPACING", 0)
+
+
+@pytest.fixture
+def rate_limits(aws):
+    """The deployment's rate limits exactly as shipped, the one-a-second limit included."""
+    from magiclink import limits
+
+    return limits
+
+
 @pytest.fixture
 def aws(monkeypatch):
     for key in list(os.environ):
@@ -66,18 +84,22 @@ def outbox(aws) -> stack.Outbox:
 
 @pytest.fixture
 def clock(monkeypatch):
-    """Moves the service's clock: clock.advance(seconds)."""
+    """Moves the service's clock: clock.advance(seconds); clock.freeze(at) stops it at `at` (epoch seconds)."""
     from magiclink import clock
 
     class Clock:
         offset = 0
+        frozen: int | None = None
 
         def advance(self, seconds: int) -> None:
             self.offset += seconds
 
+        def freeze(self, at: int) -> None:
+            self.frozen, self.offset = at, 0
+
     c = Clock()
     real = clock.now
-    monkeypatch.setattr(clock, "now", lambda: real() + c.offset)
+    monkeypatch.setattr(clock, "now", lambda: (real() if c.frozen is None else c.frozen) + c.offset)
     return c
 
 

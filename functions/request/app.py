@@ -14,12 +14,16 @@ app = http.make_resolver()
 
 @app.post("/v1/magic_links/email/request")
 def request_link(body: RequestLinkRequest) -> RequestLinkResponse:
-    outcome = selfservice.request_link(body)
+    outcome = selfservice.request_link(body, source_ip=_source_ip())
     return RequestLinkResponse(
         request_id=http.request_id(app.current_event.raw_event),
         outcome=outcome.outcome,
         message_html=outcome.message_html,
     )
+
+
+def _source_ip() -> str:
+    return app.current_event.request_context.http.source_ip
 
 
 def _form() -> dict[str, str]:
@@ -35,15 +39,18 @@ def access_form():
 @app.post("/access")
 def access_submit():
     email = _form().get("email", "")
+    headers: dict[str, str] = {}
     try:
-        outcome = selfservice.request_link(RequestLinkRequest(email=email))
+        outcome = selfservice.request_link(RequestLinkRequest(email=email), source_ip=_source_ip())
     except ValidationError:
         message, status, error = "That doesn't look like an email address.", 400, True
-    except errors.TooManyRequests:
-        message, status, error = "You asked very recently. Wait a minute, then try again.", 429, True
+    except errors.TooManyRequests as refused:
+        message, status, error = "You asked very recently. Wait a while, then try again.", 429, True
+        headers = refused.headers
     else:
         message, status, error = pages.trusted(outcome.message_html), 200, False
-    return http.html_page(pages.render("access", email=email, message_html=message, error=error), status)
+    page = pages.render("access", email=email, message_html=message, error=error)
+    return http.html_page(page, status, headers=headers)
 
 
 @app.get("/v1/access_requests/grant")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from . import clock, links, mailer, sessions, store, tokens
+from . import clock, limits, links, mailer, sessions, store, tokens
 from .credentials import project_credentials, token_key, token_keys
 from .errors import (
     BadRequest,
@@ -176,6 +176,7 @@ def invite(request: InviteRequest, *, by: str) -> Invited:
             " so it cannot also use hosted mode (session_duration_minutes)."
         )
 
+    limits.take(now, email=request.email)
     reader, token, renewed = _issue(request, target, now, by)
     url = _deliver(
         reader,
@@ -313,15 +314,19 @@ def send_link(
     template_id: str = LOGIN_TEMPLATE,
     code_challenge: str | None = None,
     user_id: str | None = None,
+    counted: bool = False,
 ) -> tuple[Reader, str]:
     """A new link for a reader whose grant is live; older links stop working. Returns (reader, url).
 
     `cooldown` (seconds) refuses it with 429 while the current link is younger than that.
     `user_id`, when the caller has already looked the email up, spares reading its pointer again.
+    It counts against the rate limits first (an unknown email too), unless the caller has (`counted`).
     """
     now = clock.now()
     if not mailer.template_exists(template_id):
         raise InvalidTemplateId()
+    if not counted:
+        limits.take(now, email=email)
     user_id = user_id or _reader_id(email)
     target = links.redirect_target(request.magic_link_url)
     token = tokens.new_token(_user_uuid(user_id))

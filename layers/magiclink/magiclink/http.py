@@ -117,7 +117,14 @@ def email_param(value: str) -> str:
 PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 
-def html_page(body: str, status_code: int = 200, *, csp: str = PAGE_CSP, cookies: list | None = None) -> Response:
+def html_page(
+    body: str,
+    status_code: int = 200,
+    *,
+    csp: str = PAGE_CSP,
+    cookies: list | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
     """An HTML answer with headers that keep it out of frames and caches and away from other origins."""
     return Response(
         status_code=status_code,

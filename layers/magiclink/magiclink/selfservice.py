@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from . import clock, grants, mailer, store
+from . import clock, grants, limits, mailer, store
 from .credentials import token_key, token_keys
 from .errors import EmailBounced, EmailNotFound, GrantNotActive, TooManyRequests
 from .models import InviteRequest, ReaderLinkRequest, RequestLinkRequest
@@ -103,6 +103,7 @@ def _answer(request: RequestLinkRequest) -> Outcome:
             ReaderLinkRequest(locale=request.locale),
             by="self-service",
             cooldown=settings.request_cooldown_seconds,
+            counted=True,
         )
         metrics.add_metric(name="LinkRequests", unit=MetricUnit.Count, value=1)
         return Outcome("link_sent", "A new sign-in link is on its way. Check your inbox.")
@@ -110,9 +111,14 @@ def _answer(request: RequestLinkRequest) -> Outcome:
         return Outcome(_stranger(request.email, clock.now()), configured_message())
 
 
-def request_link(request: RequestLinkRequest) -> Outcome:
-    """The public request. In uniform mode the answer, and the time it takes, say nothing about the email."""
+def request_link(request: RequestLinkRequest, *, source_ip: str | None = None) -> Outcome:
+    """The public request. In uniform mode the answer, and the time it takes, say nothing about the email.
+
+    Every request counts against the rate limits first, whether or not the email has access, so a 429
+    says nothing about it either.
+    """
     settings = get_settings()
+    limits.take(clock.now(), email=request.email, ip=source_ip)
     if settings.request_response_mode == "explicit":
         return _answer(request)
     deadline = time.monotonic() + settings.uniform_response_ms / 1000

@@ -24,6 +24,9 @@ class Settings(BaseModel):
     public_base_url: str = Field(default="", description="The service's own URL, for links that point back at it")
     revoked_retention_days: int = Field(default=30, ge=1, le=3650)
     request_cooldown_seconds: int = Field(default=60, ge=1, le=86400)
+    email_links_per_hour: int = Field(default=10, ge=1, le=100_000, description="Links for one email an hour")
+    project_links_per_hour: int = Field(default=1000, ge=1, le=10_000_000, description="Links issued an hour")
+    ip_requests_per_hour: int = Field(default=30, ge=1, le=100_000, description="Public requests per IP an hour")
     access_request_message: str = "You don't have access yet. Ask the owner of this site to invite you."
     owner_email: str = ""
     notify_owner: bool = False

@@ -4,6 +4,7 @@ Single table, three item kinds:
   USER#<user_id>    / USER     the reader: user, grant and the current link's keyed hash (models.Reader)
   EMAIL#<email>     / EMAIL    a pointer email -> user_id that makes an email unique
   REQUEST#<email>   / REQUEST  a stranger's request for access, for the owner to grant or dismiss
+  RATE#<subject>    / <start>  one window of a rate limit's counter (only DynamoDB's TTL removes these)
 Readers and requests carry `list_partition` ("READER" / "REQUEST") and `email`: the `by_email` index
 lists them in email order. Items due for deletion carry `ttl` (epoch seconds) and `expiry_bucket` (the
 ttl's UTC day), which put them in the sparse `by_expiry` index the cleanup job reads; DynamoDB's TTL
@@ -15,8 +16,11 @@ without a scan.
 from __future__ import annotations
 
 import json
+import random
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -35,6 +39,7 @@ EMAIL_INDEX = "by_email"
 DUE_INDEX = "by_due"
 _INTERNAL = ("pk", "sk", "ttl", "expiry_bucket", "list_partition", "due_at", "due_bucket")
 _TRANSACTION_LIMIT = 100
+_CONFLICT_ATTEMPTS = 4
 _THROTTLED = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
 _JSON_FIELDS = ("trusted_metadata", "untrusted_metadata")
 _serialize = TypeSerializer().serialize
@@ -51,6 +56,26 @@ class ConditionFailed(Exception):
     @classmethod
     def from_response(cls, response: dict) -> ConditionFailed:
         return cls(_from_item(response["Item"]) if "Item" in response else None)
+
+
+@dataclass(frozen=True)
+class Counter:
+    """One window of a rate limit: at most `limit` hits in [start, start + window), each at least
+    `spacing` seconds after the one before (0: no spacing)."""
+
+    subject: str
+    start: int
+    window: int
+    limit: int
+    spacing: int = 0
+
+
+class LimitReached(Exception):
+    """A counter refused a hit; `hits` and `last_at` are what it held (0 when it could not say)."""
+
+    def __init__(self, counter: Counter, hits: int, last_at: int):
+        super().__init__(f"limit reached: {counter.subject}")
+        self.counter, self.hits, self.last_at = counter, hits, last_at
 
 
 @cache
@@ -142,6 +167,56 @@ def _event(at: int, event: str, by: str | None) -> list:
 
 def expiry_bucket(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d")
+
+
+def _count_action(counter: Counter, now: int) -> dict:
+    condition = "attribute_not_exists(hits) OR (hits < :limit"
+    values: dict[str, Any] = {"one": 1, "now": now, "limit": counter.limit, "expires": counter.start + counter.window}
+    if counter.spacing:
+        condition += " AND last_at <= :spaced"
+        values["spaced"] = now - counter.spacing
+    return {
+        "TableName": _table(),
+        "Key": {"pk": {"S": f"RATE#{counter.subject}"}, "sk": {"S": str(counter.start)}},
+        "UpdateExpression": "ADD hits :one SET last_at = :now, #ttl = :expires",
+        "ConditionExpression": condition + ")",
+        "ExpressionAttributeNames": {"#ttl": "ttl"},
+        "ExpressionAttributeValues": _values(**values),
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
+
+
+def count(counters: list[Counter], *, now: int) -> None:
+    """Count one hit on every counter, all or none, in one round trip (a transaction when there are several).
+
+    LimitReached (the first counter that refused) when any is full or hit too soon; nothing is counted then.
+    Transactions that collide on a busy counter (the project's) are retried a few times with jitter.
+    """
+    actions = [_count_action(counter, now) for counter in counters]
+    for attempt in range(_CONFLICT_ATTEMPTS):
+        try:
+            with _calls():
+                if len(actions) == 1:
+                    _client().update_item(**actions[0])
+                else:
+                    _client().transact_write_items(TransactItems=[{"Update": action} for action in actions])
+            return
+        except _client().exceptions.ConditionalCheckFailedException as exc:
+            raise _limit_reached(counters[0], exc.response.get("Item")) from None
+        except _client().exceptions.TransactionCanceledException as exc:
+            reasons = exc.response.get("CancellationReasons", [])
+            for counter, reason in zip(counters, reasons, strict=False):
+                if reason.get("Code") == "ConditionalCheckFailed":
+                    raise _limit_reached(counter, reason.get("Item")) from None
+            time.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 (jitter after a transaction conflict)
+    raise ServiceUnavailable("Too many concurrent requests; retry.", headers={"Retry-After": "1"})
+
+
+def _limit_reached(counter: Counter, item: dict | None) -> LimitReached:
+    item = item or {}
+    hits = int(item["hits"]["N"]) if "hits" in item else 0
+    last_at = int(item["last_at"]["N"]) if "last_at" in item else 0
+    return LimitReached(counter, hits, last_at)
 
 
 def find_user_id(email: str) -> str | None:
