@@ -23,7 +23,9 @@ def invite(body: InviteRequest) -> InviteResponse:
     key = app.current_event.headers.get("idempotency-key")
     if key is None:
         return InviteResponse.model_validate(_invite(body))
-    answer = retries.once(key, body.model_dump(mode="json"), lambda: _invite(body), app.lambda_context)
+    answer = retries.once(
+        key, body.model_dump(mode="json"), lambda: _invite(body), app.lambda_context, sealed=("magic_link_url",)
+    )
     return InviteResponse.model_validate(answer)
 
 

@@ -31,6 +31,21 @@ def test_a_retried_invite_answers_the_first_response_without_a_second_email_or_t
     assert after["link_hash"] == reader["link_hash"]  # no second token: the emailed link still works
 
 
+def test_a_retried_invite_without_email_answers_the_same_link_which_is_stored_only_sealed(api):
+    from test_key_rotation import _current_key, _rotate
+
+    body = {"email": "ada@example.com", "delivery": "none"}
+    first = _invite(api, body, "k-none")
+    url = first.body["magic_link_url"]
+    _rotate([_current_key()])  # a rotation in between: the record was sealed under the previous key
+
+    again = _invite(api, body, "k-none")
+
+    assert again.status == 200 and again.body["magic_link_url"] == url
+    assert url not in str(table_items()) and url.split("token=")[1] not in str(table_items())
+    assert api.authenticate(url.split("token=")[1]).status == 200  # and it is the live link
+
+
 def test_the_same_key_with_another_body_is_409_and_changes_nothing(api, outbox):
     _invite(api, {"email": "ada@example.com"}, "k-1")
 

@@ -1,6 +1,7 @@
 """The powertools Logger and Metrics every function shares (service and namespace come from the environment),
 and X-Ray tracing, off unless the deployment turns it on (EnableTracing)."""
 
+import logging
 import os
 from collections.abc import Callable
 
@@ -8,6 +9,15 @@ from aws_lambda_powertools import Logger, Metrics
 
 logger = Logger()
 metrics = Metrics()
+
+
+def _no_route_arguments(record: logging.LogRecord) -> bool:
+    """Powertools' resolver logs every route's arguments at DEBUG (with POWERTOOLS_DEBUG): tokens, session
+    tokens and PKCE verifiers among them. Those lines never leave the function."""
+    return not str(record.msg).startswith("Calling API Route Handler")
+
+
+logging.getLogger("aws_lambda_powertools.event_handler.api_gateway").addFilter(_no_route_arguments)
 
 
 def tracing_enabled() -> bool:
