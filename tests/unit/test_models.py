@@ -80,3 +80,14 @@ def test_invite_defaults_are_stytchs():
 def test_invite_limits(fields):
     with pytest.raises(ValidationError):
         InviteRequest.model_validate({"email": "ada@example.com", **fields})
+
+
+def test_secrets_in_request_models_stay_out_of_their_repr():
+    from magiclink.models import AuthenticateRequest, SessionsRevokeRequest
+
+    request = AuthenticateRequest(token="t" * 40, session_token="s" * 40, session_jwt="j" * 40, code_verifier="v" * 43)
+    revoke = SessionsRevokeRequest(session_token="s" * 40, session_jwt="j" * 40)
+    shown = repr(request) + str(request) + repr(revoke)
+    assert "AuthenticateRequest" in shown
+    for secret in ("t" * 40, "s" * 40, "j" * 40, "v" * 43):
+        assert secret not in shown

@@ -105,27 +105,27 @@ class InviteRequest(WireModel):
 
 
 class AuthenticateRequest(WireModel):
-    token: Annotated[str, Field(min_length=1, max_length=512)]
+    token: Annotated[str, Field(min_length=1, max_length=512, repr=False)]
     session_duration_minutes: SessionMinutes | None = None
-    session_token: Annotated[str, Field(max_length=512)] | None = None
-    session_jwt: Annotated[str, Field(max_length=8192)] | None = None
+    session_token: Annotated[str, Field(max_length=512)] | None = Field(default=None, repr=False)
+    session_jwt: Annotated[str, Field(max_length=8192)] | None = Field(default=None, repr=False)
     session_custom_claims: Metadata | None = None
-    code_verifier: CodeVerifier | None = None
+    code_verifier: CodeVerifier | None = Field(default=None, repr=False)
     attributes: Attributes | None = None
     options: AuthenticateOptions | None = None
 
 
 class SessionsAuthenticateRequest(WireModel):
-    session_token: Annotated[str, Field(max_length=512)] | None = None
-    session_jwt: Annotated[str, Field(max_length=8192)] | None = None
+    session_token: Annotated[str, Field(max_length=512)] | None = Field(default=None, repr=False)
+    session_jwt: Annotated[str, Field(max_length=8192)] | None = Field(default=None, repr=False)
     session_duration_minutes: SessionMinutes | None = None
     session_custom_claims: Metadata | None = None
 
 
 class SessionsRevokeRequest(WireModel):
     session_id: Annotated[str, Field(max_length=128)] | None = None
-    session_token: Annotated[str, Field(max_length=512)] | None = None
-    session_jwt: Annotated[str, Field(max_length=8192)] | None = None
+    session_token: Annotated[str, Field(max_length=512)] | None = Field(default=None, repr=False)
+    session_jwt: Annotated[str, Field(max_length=8192)] | None = Field(default=None, repr=False)
 
 
 class RevokeInviteRequest(WireModel):
