@@ -39,17 +39,15 @@ def access_form():
 @app.post("/access")
 def access_submit():
     email = _form().get("email", "")
-    headers: dict[str, str] = {}
+    status, headers = 200, {}
     try:
         outcome = selfservice.request_link(RequestLinkRequest(email=email), source_ip=_source_ip())
+        message = pages.trusted(outcome.message_html)
     except ValidationError:
-        message, status, error = "That doesn't look like an email address.", 400, True
+        message, status = "That doesn't look like an email address.", 400
     except errors.TooManyRequests as refused:
-        message, status, error = "You asked very recently. Wait a while, then try again.", 429, True
-        headers = refused.headers
-    else:
-        message, status, error = pages.trusted(outcome.message_html), 200, False
-    page = pages.render("access", email=email, message_html=message, error=error)
+        message, status, headers = "You asked very recently. Wait a while, then try again.", 429, refused.headers
+    page = pages.render("access", email=email, message_html=message, error=status != 200)
     return http.html_page(page, status, headers=headers)
 
 

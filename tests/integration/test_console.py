@@ -242,6 +242,6 @@ def test_an_admin_sign_in_request_reads_the_email_pointer_once(api, outbox, cloc
     _call(api, "POST", "/console/sign-in", form={"email": "admin@example.com"})
 
     dynamodb = {op: n for (service, op), n in aws_calls.items() if service == "dynamodb"}
-    # the pointer, the reader, the rate-limit counters, the new link
-    assert dynamodb == {"GetItem": 2, "TransactWriteItems": 1, "UpdateItem": 1}
+    # the pointer, the reader, the rate-limit counters, the new link, then its delivery
+    assert dynamodb == {"GetItem": 2, "TransactWriteItems": 1, "UpdateItem": 2}
     assert outbox.messages()[-1].to == ["admin@example.com"]

@@ -198,6 +198,11 @@ class EmailDeliveryFailed(ServiceError):
     default_message = "The email could not be handed to the mail service. The link was not sent; try again."
 
 
+class EmailThrottled(EmailDeliveryFailed):
+    status_code = 503
+    default_message = "The mail service is busy. The link was not sent; retry after the time given in Retry-After."
+
+
 class EmailRejected(BadRequest):
     error_type = "email_rejected"
     default_message = "The mail service refused this address."

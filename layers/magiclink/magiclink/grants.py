@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from dataclasses import dataclass
@@ -14,7 +15,9 @@ from .errors import (
     BadRequest,
     DeviceMismatch,
     EmailBounced,
+    EmailDeliveryFailed,
     EmailNotFound,
+    EmailRejected,
     GrantNotActive,
     InvalidTemplateId,
     InviteAlreadyAccepted,
@@ -58,15 +61,28 @@ def _user_uuid(user_id: str) -> uuid.UUID:
 def _deliver(
     reader: Reader, token: str, delivery: str, template_id: str, locale: str | None, minutes: int, reusable: bool
 ) -> str:
-    """After a link is written: the URL the person opens, emailed unless delivery is `none`."""
+    """After a link is written: the URL the person opens, emailed unless delivery is `none`.
+
+    The link was written `sending`; what became of its email is recorded on it: sent, or failed (and the
+    caller gets the error). A send that dies on the way leaves it `sending`, which reads as not delivered
+    once no function could still be running it. Either way a re-link or a retried invite sends a new one.
+    """
     logger.append_keys(user_id=reader.user_id, grant_id=reader.grant_id)
     url = links.landing_url(token)
-    if delivery == "email":
-        _send(template_id, reader, locale, url=url, minutes=minutes, reusable=reusable)
+    if delivery != "email" or reader.link_hash is None:
+        return url
+    try:
+        message_id = _send(template_id, reader, locale, url=url, minutes=minutes, reusable=reusable)
+    except (EmailRejected, EmailDeliveryFailed) as failed:
+        metrics.add_metric(name="EmailsFailed", unit=MetricUnit.Count, value=1)
+        with contextlib.suppress(ServiceError):  # the caller must hear of the send, whatever the table says
+            store.mark_delivery(reader.user_id, reader.link_hash, at=clock.now(), error=failed.error_type)
+        raise
+    store.mark_delivery(reader.user_id, reader.link_hash, at=clock.now(), message_id=message_id)
     return url
 
 
-def _send(template_id: str, reader: Reader, locale: str | None, *, url: str, minutes: int, reusable: bool) -> None:
+def _send(template_id: str, reader: Reader, locale: str | None, *, url: str, minutes: int, reusable: bool) -> str:
     rendered = mailer.render(
         template_id,
         locale or reader.locale,
@@ -77,8 +93,9 @@ def _send(template_id: str, reader: Reader, locale: str | None, *, url: str, min
         minutes=minutes,
         reusable=reusable,
     )
-    mailer.send(reader.email, rendered)
+    message_id = mailer.send(reader.email, rendered)
     metrics.add_metric(name="EmailsSent", unit=MetricUnit.Count, value=1)
+    return message_id
 
 
 def _profile(request: InviteRequest) -> dict:
@@ -127,6 +144,7 @@ def _issue(request: InviteRequest, target: str, now: int, by: str) -> tuple[Read
                 profile=_profile(request),
                 link_options=options,
                 force=request.force,
+                delivery=request.delivery,
             )
             try:
                 return store.reissue_link(user_id, renew=False, **link), token, False
@@ -152,6 +170,7 @@ def _issue(request: InviteRequest, target: str, now: int, by: str) -> tuple[Read
                 "invited_at": now,
                 "link_hash": tokens.token_hash(key, token),
                 "link_issued_at": now,
+                "link_delivery": "sending" if request.delivery == "email" else "none",
                 "history": [HistoryEvent(at=now, event="invited", by=by)],
             }
         )
@@ -345,6 +364,7 @@ def send_link(
             not_since=None if cooldown is None else now - cooldown,
             link_options={"link_code_challenge": code_challenge},  # a challenge belongs to one app flow
             force=request.force,
+            delivery=request.delivery,
         )
     except store.ConditionFailed as failed:
         if failed.item is None:

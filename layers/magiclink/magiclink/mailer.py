@@ -14,11 +14,12 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from . import durations
-from .errors import EmailDeliveryFailed, EmailRejected, InvalidTemplateId
+from .errors import EmailDeliveryFailed, EmailRejected, EmailThrottled, InvalidTemplateId
 from .settings import get_settings
 
 TEMPLATES = Path(__file__).with_name("templates")
 _REJECTED = {"MessageRejected", "MailFromDomainNotVerifiedException", "AccountSuspendedException"}
+_THROTTLED = {"Throttling", "ThrottlingException", "TooManyRequestsException", "LimitExceededException"}
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,9 @@ def send(to: str, rendered: Rendered) -> str:
     try:
         return _client().send_email(**request)["MessageId"]
     except ClientError as exc:
-        if exc.response["Error"]["Code"] in _REJECTED:
+        code = exc.response["Error"]["Code"]
+        if code in _REJECTED:
             raise EmailRejected() from exc
+        if code in _THROTTLED:  # botocore's own retries did not outlast it
+            raise EmailThrottled(headers={"Retry-After": "1"}) from exc
         raise EmailDeliveryFailed() from exc

@@ -282,6 +282,10 @@ class JwksResponse(StytchResponse):
 
 
 LinkState = Literal["active", "used", "expired", "deactivated", "none"]
+LinkDelivery = Literal["sent", "sending", "not_delivered", "returned"]
+# How long a link may stay "sending" (written, its email not yet handed to SES) before it counts as not
+# delivered: longer than any function's timeout, so only a send that died on the way is left there.
+DELIVERY_GRACE_SECONDS = 120
 
 
 class HistoryEvent(BaseModel):
@@ -304,6 +308,10 @@ class ReaderView(BaseModel):
     invited_by: str
     access_expires_at: str | None
     link_state: LinkState
+    link_delivery: LinkDelivery = Field(
+        description="sent: SES accepted the email; sending: not yet; not_delivered: the send failed or died on the"
+        " way (a re-link sends a new one); returned: delivery none, the link went back to the caller"
+    )
     link_expires_at: str | None
     link_reusable: bool
     last_authenticated_at: str | None
@@ -442,6 +450,10 @@ class Reader(BaseModel):
     link_deactivated_at: int | None = None
     link_code_challenge: str | None = None
     link_session_minutes: int | None = None
+    link_delivery: Literal["sending", "sent", "failed", "none"] | None = None
+    link_sent_at: int | None = None
+    link_message_id: str | None = None
+    link_delivery_error: str | None = None
     invite_attributes: Attributes | None = None
     sessions: dict[str, SessionEntry] = {}
     last_requested_at: int | None = None
@@ -465,6 +477,16 @@ class Reader(BaseModel):
             and self.link_state_at(now) == "active"
             and self.grant_status_at(now) in ("pending", "active")
         )
+
+    def link_delivery_at(self, now: int) -> LinkDelivery:
+        if self.link_delivery == "none":
+            return "returned"
+        if self.link_delivery == "failed":
+            return "not_delivered"
+        if self.link_delivery == "sending":
+            late = self.link_issued_at is None or now - self.link_issued_at > DELIVERY_GRACE_SECONDS
+            return "not_delivered" if late else "sending"
+        return "sent"
 
     def link_state_at(self, now: int) -> LinkState:
         if self.link_hash is None:
@@ -497,6 +519,7 @@ def view_of(reader: Reader, now: int) -> ReaderView:
         invited_by=reader.invited_by,
         access_expires_at=_iso_or_none(reader.access_expires_at),
         link_state=reader.link_state_at(now),
+        link_delivery=reader.link_delivery_at(now),
         link_expires_at=_iso_or_none(reader.link_expires_at),
         link_reusable=reader.link_reusable,
         last_authenticated_at=_iso_or_none(reader.last_authenticated_at),

@@ -277,6 +277,7 @@ def reissue_link(
     not_since: int | None = None,
     link_options: dict[str, Any] | None = None,
     force: bool = False,
+    delivery: str = "email",
 ) -> Reader:
     """Give an existing reader a new link (the old one stops matching) and the invite's grant terms.
 
@@ -287,6 +288,8 @@ def reissue_link(
     `grant` ({role, access_expires_at}) sets the grant's terms (an invite); None keeps them (a re-link).
     `not_since` also refuses it when the current link was issued after that time (a cooldown).
     It refuses an address that hard-bounced, unless `force`, which also clears that mark.
+    The new link is `sending` until mark_delivery says what became of its email (`delivery` email),
+    or `none` (returned to the caller).
     Returns the reader as written; ConditionFailed (with the old item) when it did not apply.
     """
     link_options = link_options or {}
@@ -296,11 +299,12 @@ def reissue_link(
         "link_expires_at": link_expires_at,
         "link_reusable": link_reusable,
         "link_url": link_url,
+        "link_delivery": "sending" if delivery == "email" else "none",
         "invited_at": now,
         "invited_by": invited_by,
     }
     sets.update({k: json.dumps(v, separators=(",", ":")) if k in _JSON_FIELDS else v for k, v in profile.items()})
-    removes = ["link_used_at", "link_deactivated_at"]
+    removes = ["link_used_at", "link_deactivated_at", "link_sent_at", "link_message_id", "link_delivery_error"]
     for option, value in link_options.items():
         if value is None:
             removes.append(option)
@@ -354,6 +358,32 @@ def reissue_link(
         ReturnValuesOnConditionCheckFailure="ALL_OLD",
     )
     return _from_item(new)
+
+
+def mark_delivery(user_id: str, link_hash: str, *, at: int, message_id: str | None = None, error: str = "") -> bool:
+    """Record what became of a link's email: sent (SES's message id) or failed (the error type).
+
+    Applies only while that link is the reader's current one (a newer link has its own delivery).
+    """
+    if error:
+        sets = "link_delivery = :failed, link_delivery_error = :error"
+        values: dict[str, Any] = {"failed": "failed", "error": error}
+    else:
+        sets = "link_delivery = :sent, link_sent_at = :at, link_message_id = :id"
+        values = {"sent": "sent", "at": at, "id": message_id or ""}
+    values["h"] = link_hash
+    try:
+        with _calls():
+            _client().update_item(
+                TableName=_table(),
+                Key=_user_key(user_id),
+                UpdateExpression=f"SET {sets}",
+                ConditionExpression="link_hash = :h",
+                ExpressionAttributeValues=_values(**values),
+            )
+    except _client().exceptions.ConditionalCheckFailedException:
+        return False
+    return True
 
 
 def consume_link(

@@ -276,6 +276,9 @@
     const link = el('td', { class: 'link-state' }, el('span', { class: `link link-${r.link_state}` }, r.link_state || 'none'));
     if (r.link_state === 'active' && r.link_expires_at) link.append(' until ', when(r.link_expires_at, ''));
     if (r.link_state === 'active' && r.link_reusable) link.append(' (reusable)');
+    if (r.link_state === 'active' && r.link_delivery === 'not_delivered') {
+      link.append(' ', el('span', { class: 'link link-not-delivered', title: 'The email never went out: send a new link' }, 'not delivered'));
+    }
     const button = (cls, text, label, kind) => el('button', { type: 'button', class: cls, 'aria-label': label,
       onclick: (e) => rowAction(e.currentTarget.closest('tr'), r, kind) }, text);
     return el('tr', { 'data-email': email },
