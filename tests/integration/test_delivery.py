@@ -129,3 +129,19 @@ def test_the_delivery_of_a_superseded_link_is_not_recorded_on_the_new_one(api, o
 
     assert store.mark_delivery(new["user_id"]["S"], old_hash, at=1, error="email_delivery_failed") is False
     assert _reader(api)["link_delivery"] == "sent"
+
+
+def test_an_email_that_went_out_is_answered_200_even_if_its_mark_cannot_be_written(api, outbox, monkeypatch):
+    from magiclink import store
+    from magiclink.errors import ServiceUnavailable
+
+    def throttled(*_, **__):
+        raise ServiceUnavailable(headers={"Retry-After": "1"})
+
+    monkeypatch.setattr(store, "mark_delivery", throttled)
+
+    reply = api.invite()
+
+    # A 503 here would make the caller retry and send a second email; the link reads "sending" instead
+    assert reply.status == 200 and len(outbox.messages()) == 1
+    assert _reader(api)["link_delivery"] == "sending"

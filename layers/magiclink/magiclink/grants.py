@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import uuid
 from dataclasses import dataclass
@@ -75,11 +74,19 @@ def _deliver(
         message_id = _send(template_id, reader, locale, url=url, minutes=minutes, reusable=reusable)
     except (EmailRejected, EmailDeliveryFailed) as failed:
         metrics.add_metric(name="EmailsFailed", unit=MetricUnit.Count, value=1)
-        with contextlib.suppress(ServiceError):  # the caller must hear of the send, whatever the table says
-            store.mark_delivery(reader.user_id, reader.link_hash, at=clock.now(), error=failed.error_type)
+        _record_delivery(reader, error=failed.error_type)
         raise
-    store.mark_delivery(reader.user_id, reader.link_hash, at=clock.now(), message_id=message_id)
+    _record_delivery(reader, message_id=message_id)
     return url
+
+
+def _record_delivery(reader: Reader, **outcome: str) -> None:
+    """Mark the link sent or failed. The caller must hear what became of the email whatever the table
+    says: a mark that cannot be written leaves the link `sending`, which reads as not delivered later."""
+    try:
+        store.mark_delivery(reader.user_id, reader.link_hash or "", at=clock.now(), **outcome)
+    except ServiceError:
+        logger.warning("link delivery not recorded", extra={"outcome": "failed" if "error" in outcome else "sent"})
 
 
 def _send(template_id: str, reader: Reader, locale: str | None, *, url: str, minutes: int, reusable: bool) -> str:
