@@ -187,22 +187,17 @@ def _count_action(counter: Counter, now: int) -> dict:
 
 
 def count(counters: list[Counter], *, now: int) -> None:
-    """Count one hit on every counter, all or none, in one round trip (a transaction when there are several).
+    """Count one hit on every counter, all or none, in one round trip (one transaction).
 
     LimitReached (the first counter that refused) when any is full or hit too soon; nothing is counted then.
     Transactions that collide on a busy counter (the project's) are retried a few times with jitter.
     """
-    actions = [_count_action(counter, now) for counter in counters]
+    actions = [{"Update": _count_action(counter, now)} for counter in counters]
     for attempt in range(_CONFLICT_ATTEMPTS):
         try:
             with _calls():
-                if len(actions) == 1:
-                    _client().update_item(**actions[0])
-                else:
-                    _client().transact_write_items(TransactItems=[{"Update": action} for action in actions])
+                _client().transact_write_items(TransactItems=actions)
             return
-        except _client().exceptions.ConditionalCheckFailedException as exc:
-            raise _limit_reached(counters[0], exc.response.get("Item")) from None
         except _client().exceptions.TransactionCanceledException as exc:
             reasons = exc.response.get("CancellationReasons", [])
             for counter, reason in zip(counters, reasons, strict=False):
