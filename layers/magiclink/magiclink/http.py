@@ -137,7 +137,8 @@ def html_page(
             "Referrer-Policy": "no-referrer",
             "X-Content-Type-Options": "nosniff",
             "Cache-Control": "no-store",
-        },
+        }
+        | (headers or {}),
     )
 
 
