@@ -6,6 +6,8 @@ Besides the template's routes it serves:
   GET    /_local/outbox.json   every email sent: to, from, subject, html, text, links, sent_at
   DELETE /_local/outbox.json   empties the outbox
   GET    /_local/callback      stands in for your app's page that receives ?token=...
+  GET    /openapi.json         the OpenAPI document of the API (every function's routes, merged)
+  GET    /docs                 Swagger UI over it
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from moto.server import ThreadedMotoServer
 
-from . import outbox_page, stack
+from . import apidocs, outbox_page, stack
 from .cfn import Template
 
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's own payload limit; the functions enforce their smaller one
@@ -48,6 +50,7 @@ class LocalStack:
         self.env_overrides = env_overrides
         self.functions = stack.Functions(self.template)
         self.outbox = stack.Outbox()
+        self.docs = apidocs.ApiDocs(self.functions)
 
     def start(self) -> None:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
@@ -110,6 +113,13 @@ def make_handler(local: LocalStack) -> type[BaseHTTPRequestHandler]:
             query = dict(parse_qsl(url.query, keep_blank_values=True))
             if url.path.startswith("/_local/") and self._local(url.path, query):
                 return
+            if url.path in apidocs.PATHS and self.command in ("GET", "HEAD"):
+                try:
+                    self._send(200, *local.docs.answer(url.path, query))
+                except Exception as exc:  # a route that cannot be documented: say so, and keep serving
+                    sys.stderr.write(f"the OpenAPI document failed: {exc!r}\n")
+                    self._json(500, {"message": f"The OpenAPI document could not be built: {exc!r}"})
+                return
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_BODY:
                 self._json(413, {"message": "Request Entity Too Large"})
@@ -170,6 +180,7 @@ def main() -> None:
         f"  project_id: {project_id}\n  secret:     {secret}\n"
         f"  outbox:     {base_url}/_local/outbox (and outbox.json)\n"
         f"  console:    {base_url}/console (make admin EMAIL=you@example.com invites an admin)\n"
+        f"  API docs:   {base_url}/docs (Swagger UI), {base_url}/openapi.json\n"
         "Ctrl-C stops it.",
         flush=True,
     )

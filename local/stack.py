@@ -148,16 +148,16 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-def load_handler(fn: Function, layers: list) -> Any:
+def load_module(fn: Function, layers: list) -> ModuleType:
     """Import a function's module the way Lambda would: its own code dir and the layer on sys.path."""
     for layer in layers:
         if str(layer) not in sys.path:
             sys.path.insert(0, str(layer))
-    module_name, attribute = fn.handler.rsplit(".", 1)
+    module_name = fn.handler.rsplit(".", 1)[0]
     spec = importlib.util.spec_from_file_location(f"fn_{fn.logical_id}", fn.code_uri / f"{module_name}.py")
-    module: ModuleType = importlib.util.module_from_spec(spec)
+    module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return getattr(module, attribute)
+    return module
 
 
 def http_event(
@@ -223,13 +223,25 @@ class Functions:
     def __init__(self, template: Template):
         self.template = template
         self.functions = template.functions()
-        self._handlers: dict[str, Any] = {}
+        self._modules: dict[str, ModuleType] = {}
         self._locks = {name: threading.Lock() for name in self.functions}
 
+    def module(self, logical_id: str) -> ModuleType:
+        if logical_id not in self._modules:
+            self._modules[logical_id] = load_module(self.functions[logical_id], self.template.layer_dirs())
+        return self._modules[logical_id]
+
     def handler(self, logical_id: str) -> Any:
-        if logical_id not in self._handlers:
-            self._handlers[logical_id] = load_handler(self.functions[logical_id], self.template.layer_dirs())
-        return self._handlers[logical_id]
+        return getattr(self.module(logical_id), self.functions[logical_id].handler.rsplit(".", 1)[1])
+
+    def resolvers(self) -> list[Any]:
+        """The powertools resolver (`app`) of every function that serves HTTP routes."""
+        apps = []
+        for logical_id, fn in self.functions.items():
+            if fn.routes:
+                with self._locks[logical_id]:  # not loaded twice by a request arriving meanwhile
+                    apps.append(self.module(logical_id).app)
+        return apps
 
     def invoke(self, logical_id: str, event: dict) -> Any:
         with self._locks[logical_id]:

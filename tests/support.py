@@ -130,43 +130,55 @@ def request(method: str, url: str, body: object = None, auth: bool = True) -> tu
 
 
 class LocalServer:
-    """`make run`'s server (python -m local.server) as a separate process on a free port."""
+    """`make run`'s server (python -m local.server) as a separate process on a free port.
 
-    def __init__(self, base: str, process):
+    Its output goes to a file, not a pipe: a pipe nobody reads fills up and stops the server mid-request.
+    """
+
+    def __init__(self, base: str, process, log):
         self.base = base
         self.process = process
+        self.log = log
 
     @classmethod
     def start(cls) -> LocalServer:
         import os
         import subprocess
         import sys
+        import tempfile
         import time
 
         from local.server import free_port
 
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MAGICLINK_"))}
+        log = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed by stop()
         process = subprocess.Popen(
             [sys.executable, "-m", "local.server"],
             cwd=ROOT,
             env=env | {"PORT": str(port)},
-            stdout=subprocess.PIPE,
+            stdout=log,
             stderr=subprocess.STDOUT,
             text=True,
         )
-        base = f"http://127.0.0.1:{port}"
+        server = cls(f"http://127.0.0.1:{port}", process, log)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                if request("GET", f"{base}/_local/health", auth=False)[0] == 200:
-                    return cls(base, process)
+                if request("GET", f"{server.base}/_local/health", auth=False)[0] == 200:
+                    return server
             except OSError:
                 time.sleep(0.2)
-        process.kill()
-        raise RuntimeError("local stack did not become healthy: " + (process.stdout.read() if process.stdout else ""))
+        server.stop()
+        raise RuntimeError("local stack did not become healthy: " + server.output())
+
+    def output(self) -> str:
+        """Everything the server has printed so far."""
+        self.log.seek(0)
+        return self.log.read()
 
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait(timeout=10)
+        self.log.close()

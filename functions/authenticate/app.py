@@ -1,12 +1,12 @@
 """POST /v1/magic_links/authenticate: spend a magic link and return the user (and session), Stytch-style."""
 
-from magiclink import grants, http
+from magiclink import grants, http, openapi
 from magiclink.models import AuthenticateRequest, AuthenticateResponse, session_of, user_of
 
 app = http.make_resolver()
 
 
-@app.post("/v1/magic_links/authenticate")
+@app.post("/v1/magic_links/authenticate", security=openapi.BASIC_AUTH, responses=openapi.responses(400, 401, 404, 503))
 def authenticate(body: AuthenticateRequest) -> AuthenticateResponse:
     done = grants.authenticate(body)
     return AuthenticateResponse(

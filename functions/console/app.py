@@ -25,7 +25,7 @@ from magiclink.models import (
     view_of,
 )
 
-app = http.make_resolver()
+app = http.make_resolver()  # pages, and the API of the page's own script: not in the OpenAPI document
 CONSOLE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
@@ -62,7 +62,7 @@ def _view(reader: Reader, magic_link_url: str | None = None) -> ConsoleReaderRes
     return ConsoleReaderResponse(reader=view_of(reader, clock.now()), magic_link_url=magic_link_url)
 
 
-@app.get("/console")
+@app.get("/console", include_in_schema=False)
 def show():
     try:
         admin = console.admin_of(_cookie())
@@ -76,7 +76,7 @@ def show():
     return http.html_page(page, csp=CONSOLE_CSP)
 
 
-@app.post("/console/sign-in")
+@app.post("/console/sign-in", include_in_schema=False)
 def sign_in_request():
     email = _form().get("email", "")
     # The same answer for every address (and every mistake): the page never tells who is an admin.
@@ -90,7 +90,7 @@ def _sign_in_page(message: str, status: int):
     return http.html_page(pages.render("console_sign_in", message=message, error=True, sent=False), status)
 
 
-@app.get("/console/callback")
+@app.get("/console/callback", include_in_schema=False)
 def sign_in(token: Annotated[str, Query(max_length=512)] = ""):
     try:
         session_token, is_admin = console.sign_in(token)
@@ -103,7 +103,7 @@ def sign_in(token: Annotated[str, Query(max_length=512)] = ""):
     return Response(status_code=303, headers=headers, body="", cookies=[cookie])
 
 
-@app.post("/console/sign-out")
+@app.post("/console/sign-out", include_in_schema=False)
 def sign_out():
     admin = _admin(changes=False)
     if not console.csrf_ok(admin, _form().get("csrf")):
@@ -112,7 +112,7 @@ def sign_out():
     return Response(status_code=303, headers={"Location": "/console"}, body="", cookies=[console.cookie("", 0)])
 
 
-@app.get("/console/static/<name>")
+@app.get("/console/static/<name>", include_in_schema=False)
 def static(name: str):
     if name not in STATIC:
         raise errors.RouteNotFound()
@@ -120,7 +120,7 @@ def static(name: str):
     return Response(status_code=200, content_type=STATIC[name], body=body, headers={"Cache-Control": "no-cache"})
 
 
-@app.get("/console/api/readers")
+@app.get("/console/api/readers", include_in_schema=False)
 def list_readers(
     status: Annotated[GrantStatus | None, Query()] = None,
     email: Annotated[str | None, Query(max_length=254)] = None,
@@ -134,7 +134,7 @@ def list_readers(
     )
 
 
-@app.post("/console/api/readers")
+@app.post("/console/api/readers", include_in_schema=False)
 def grant(body: ConsoleGrantRequest) -> ConsoleReaderResponse:
     admin = _admin(changes=True)
     invite = InviteRequest.model_validate(body.model_dump() | {"name": body.name.model_dump()})
@@ -142,7 +142,7 @@ def grant(body: ConsoleGrantRequest) -> ConsoleReaderResponse:
     return _view(invited.reader, invited.magic_link_url)
 
 
-@app.post("/console/api/readers/<email>/links")
+@app.post("/console/api/readers/<email>/links", include_in_schema=False)
 def new_link(email: str, body: ConsoleLinkRequest) -> ConsoleReaderResponse:
     admin = _admin(changes=True)
     link = ReaderLinkRequest(delivery=body.delivery, reusable=body.reusable)
@@ -150,19 +150,19 @@ def new_link(email: str, body: ConsoleLinkRequest) -> ConsoleReaderResponse:
     return _view(reader, url)
 
 
-@app.post("/console/api/readers/<email>/links/deactivate")
+@app.post("/console/api/readers/<email>/links/deactivate", include_in_schema=False)
 def deactivate(email: str) -> ConsoleReaderResponse:
     admin = _admin(changes=True)
     return _view(grants.deactivate_link(http.email_param(email), by=admin.reader.email))
 
 
-@app.delete("/console/api/readers/<email>")
+@app.delete("/console/api/readers/<email>", include_in_schema=False)
 def revoke(email: str) -> ConsoleReaderResponse:
     admin = _admin(changes=True)
     return _view(grants.revoke_access(http.email_param(email), by=admin.reader.email))
 
 
-@app.get("/console/api/access_requests")
+@app.get("/console/api/access_requests", include_in_schema=False)
 def access_requests() -> ConsoleRequestsResponse:
     _admin(changes=False)
     pending = store.pending_access_requests()
@@ -173,14 +173,14 @@ def access_requests() -> ConsoleRequestsResponse:
     return ConsoleRequestsResponse(requests=views)
 
 
-@app.post("/console/api/access_requests/<email>/grant")
+@app.post("/console/api/access_requests/<email>/grant", include_in_schema=False)
 def grant_request(email: str) -> ConsoleReaderResponse:
     _admin(changes=True)
     invited = selfservice.grant_request(http.email_param(email))
     return _view(invited.reader)
 
 
-@app.post("/console/api/access_requests/<email>/dismiss")
+@app.post("/console/api/access_requests/<email>/dismiss", include_in_schema=False)
 def dismiss_request(email: str) -> dict:
     _admin(changes=True)
     store.resolve_access_request(http.email_param(email), status="dismissed")

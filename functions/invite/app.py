@@ -1,6 +1,6 @@
 """POST /v1/magic_links/email/invite and /send: invite (create or renew a grant) or send a login link."""
 
-from magiclink import grants, http, retries
+from magiclink import grants, http, openapi, retries
 from magiclink.models import InviteRequest, InviteResponse, ReaderLinkRequest, SendRequest, SendResponse
 
 app = http.make_resolver()
@@ -18,7 +18,11 @@ def _invite(body: InviteRequest) -> dict:
     ).model_dump(mode="json")
 
 
-@app.post("/v1/magic_links/email/invite")
+@app.post(
+    "/v1/magic_links/email/invite",
+    security=openapi.BASIC_AUTH,
+    responses=openapi.responses(400, 401, 409, 429, 502, 503),
+)
 def invite(body: InviteRequest) -> InviteResponse:
     key = app.current_event.headers.get("idempotency-key")
     if key is None:
@@ -29,7 +33,11 @@ def invite(body: InviteRequest) -> InviteResponse:
     return InviteResponse.model_validate(answer)
 
 
-@app.post("/v1/magic_links/email/send")
+@app.post(
+    "/v1/magic_links/email/send",
+    security=openapi.BASIC_AUTH,
+    responses=openapi.responses(400, 401, 404, 429, 502, 503),
+)
 def send(body: SendRequest) -> SendResponse:
     link = ReaderLinkRequest(
         magic_link_url=body.login_magic_link_url,

@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from magiclink import errors, http, landing, pages
 
-app = http.make_resolver()
+app = http.make_resolver()  # pages for people: not in the OpenAPI document
 _TOKEN = Annotated[str, Query(max_length=512)]
 
 
@@ -25,7 +25,7 @@ def _page(link: landing.Link, token: str, status: int = 200) -> Response:
     return http.html_page(page, status)
 
 
-@app.route("/v1/magic_links/redirect", method=["GET", "HEAD"])
+@app.route("/v1/magic_links/redirect", method=["GET", "HEAD"], include_in_schema=False)
 def show(token: _TOKEN = ""):
     response = _page(landing.inspect(token), token)
     if app.current_event.http_method == "HEAD":
@@ -33,7 +33,7 @@ def show(token: _TOKEN = ""):
     return response
 
 
-@app.post("/v1/magic_links/redirect")
+@app.post("/v1/magic_links/redirect", include_in_schema=False)
 def proceed():
     form = parse_qs(app.current_event.decoded_body or "")
     token = (form.get("token") or [""])[0][:512]

@@ -2,9 +2,9 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from magiclink import clock, grants, http, readers
+from magiclink import clock, grants, http, openapi, readers
 from magiclink.models import (
     GrantStatus,
     ListReadersResponse,
@@ -15,13 +15,14 @@ from magiclink.models import (
 )
 
 app = http.make_resolver()
+_EMAIL = Annotated[str, Path(json_schema_extra={"format": "email"}, description="The reader's email")]
 
 
 def _request_id() -> str:
     return http.request_id(app.current_event.raw_event)
 
 
-@app.get("/v1/readers")
+@app.get("/v1/readers", security=openapi.BASIC_AUTH, responses=openapi.responses(400, 401, 503))
 def list_readers(
     status: Annotated[GrantStatus | None, Query()] = None,
     email: Annotated[str | None, Query(max_length=254)] = None,
@@ -32,14 +33,18 @@ def list_readers(
     return ListReadersResponse(request_id=_request_id(), readers=page, next_cursor=next_cursor)
 
 
-@app.delete("/v1/readers/<email>")
-def revoke_access(email: str) -> ReaderResponse:
+@app.delete("/v1/readers/<email>", security=openapi.BASIC_AUTH, responses=openapi.responses(400, 401, 404, 502, 503))
+def revoke_access(email: _EMAIL) -> ReaderResponse:
     reader = grants.revoke_access(http.email_param(email), by=http.api_principal())
     return ReaderResponse(request_id=_request_id(), reader=view_of(reader, clock.now()))
 
 
-@app.post("/v1/readers/<email>/links")
-def new_link(email: str, body: ReaderLinkRequest) -> ReaderLinkResponse:
+@app.post(
+    "/v1/readers/<email>/links",
+    security=openapi.BASIC_AUTH,
+    responses=openapi.responses(400, 401, 404, 429, 502, 503),
+)
+def new_link(email: _EMAIL, body: ReaderLinkRequest) -> ReaderLinkResponse:
     reader, url = grants.send_link(http.email_param(email), body, by=http.api_principal())
     return ReaderLinkResponse(
         request_id=_request_id(),
@@ -51,8 +56,12 @@ def new_link(email: str, body: ReaderLinkRequest) -> ReaderLinkResponse:
     )
 
 
-@app.post("/v1/readers/<email>/links/deactivate")
-def deactivate_link(email: str) -> ReaderResponse:
+@app.post(
+    "/v1/readers/<email>/links/deactivate",
+    security=openapi.BASIC_AUTH,
+    responses=openapi.responses(400, 401, 404, 503),
+)
+def deactivate_link(email: _EMAIL) -> ReaderResponse:
     reader = grants.deactivate_link(http.email_param(email), by=http.api_principal())
     return ReaderResponse(request_id=_request_id(), reader=view_of(reader, clock.now()))
 

@@ -6,13 +6,13 @@ from urllib.parse import parse_qs
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import ValidationError
 
-from magiclink import errors, http, pages, selfservice
+from magiclink import errors, http, openapi, pages, selfservice
 from magiclink.models import RequestLinkRequest, RequestLinkResponse
 
 app = http.make_resolver()
 
 
-@app.post("/v1/magic_links/email/request")
+@app.post("/v1/magic_links/email/request", responses=openapi.responses(400, 429, 502, 503))
 def request_link(body: RequestLinkRequest) -> RequestLinkResponse:
     outcome = selfservice.request_link(body, source_ip=_source_ip())
     return RequestLinkResponse(
@@ -31,12 +31,12 @@ def _form() -> dict[str, str]:
     return {k: v[0] for k, v in fields.items()}
 
 
-@app.get("/access")
+@app.get("/access", include_in_schema=False)
 def access_form():
     return http.html_page(pages.render("access", email="", message_html="", error=False))
 
 
-@app.post("/access")
+@app.post("/access", include_in_schema=False)
 def access_submit():
     email = _form().get("email", "")
     status, headers = 200, {}
@@ -51,7 +51,7 @@ def access_submit():
     return http.html_page(page, status, headers=headers)
 
 
-@app.get("/v1/access_requests/grant")
+@app.get("/v1/access_requests/grant", include_in_schema=False)
 def grant_confirm(
     email: Annotated[str, Query(max_length=320)],
     expires: Annotated[int, Query()],
@@ -63,7 +63,7 @@ def grant_confirm(
     return http.html_page(page, 200 if valid else 403)
 
 
-@app.post("/v1/access_requests/grant")
+@app.post("/v1/access_requests/grant", include_in_schema=False)
 def grant_submit():
     form = _form()
     email, sig = form.get("email", ""), form.get("sig", "")

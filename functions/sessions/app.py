@@ -1,6 +1,6 @@
 """POST /v1/sessions/authenticate and /v1/sessions/revoke (HTTP Basic), Stytch-style."""
 
-from magiclink import http, sessions
+from magiclink import http, openapi, sessions
 from magiclink.models import (
     SessionsAuthenticateRequest,
     SessionsAuthenticateResponse,
@@ -13,7 +13,7 @@ from magiclink.models import (
 app = http.make_resolver()
 
 
-@app.post("/v1/sessions/authenticate")
+@app.post("/v1/sessions/authenticate", security=openapi.BASIC_AUTH, responses=openapi.responses(400, 401, 404, 503))
 def authenticate(body: SessionsAuthenticateRequest) -> SessionsAuthenticateResponse:
     minutes, claims = body.session_duration_minutes, body.session_custom_claims
     current = sessions.authenticate_session(body.session_token, body.session_jwt, minutes=minutes, custom_claims=claims)
@@ -26,7 +26,7 @@ def authenticate(body: SessionsAuthenticateRequest) -> SessionsAuthenticateRespo
     )
 
 
-@app.post("/v1/sessions/revoke")
+@app.post("/v1/sessions/revoke", security=openapi.BASIC_AUTH, responses=openapi.responses(400, 401, 404, 503))
 def revoke(body: SessionsRevokeRequest) -> SessionsRevokeResponse:
     sessions.revoke_session(body.session_id, body.session_token, body.session_jwt)
     return SessionsRevokeResponse(request_id=http.request_id(app.current_event.raw_event))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -62,6 +63,19 @@ def test_invalid_invites_are_refused_and_nothing_is_written(api, outbox, body, e
 def test_malformed_bodies_are_400(api, outbox, raw):
     _assert_error(api.send("invite", raw_body=raw), 400, "bad_request")
     assert table_items() == []
+
+
+@pytest.mark.parametrize("name", ["invite", "request_link", "access_submit", "landing_continue"])
+def test_a_body_of_bytes_that_are_not_utf_8_is_400_not_500(api, outbox, name):
+    # API Gateway hands such a body over base64-encoded; decoding it as text must not be a 500 (found by fuzzing)
+    from support import event
+
+    sent = event(name)
+    sent["body"], sent["isBase64Encoded"] = base64.b64encode(b"\xff\xfeZ\x9f(").decode(), True
+
+    _assert_error(api.deliver(sent), 400, "bad_request", "UTF-8")
+    assert table_items() == []
+    assert outbox.messages() == []
 
 
 def test_a_body_over_64_kib_is_refused(api, outbox):

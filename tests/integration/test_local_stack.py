@@ -84,12 +84,27 @@ def test_make_invoke_runs_an_event_against_the_running_stack(server):
     assert outbox[-1]["to"] == ["ada@example.com"]
 
 
+def test_it_serves_the_openapi_document_and_swagger_ui_over_it_offline(server):
+    base, _ = server
+    status, document = _request("GET", f"{base}/openapi.json", auth=False)
+    assert status == 200 and document["openapi"] == "3.1.0"
+    assert document["paths"]["/v1/magic_links/email/invite"]["post"]["security"] == [{"basicAuth": []}]
+
+    status, page = _request("GET", f"{base}/docs", auth=False)
+    assert status == 200 and "SwaggerUIBundle" in page
+    assert '"/v1/magic_links/email/invite"' in page  # the document is in the page
+    assets = re.findall(r"(?:src|href)='(/docs/[^']+)'", page)  # Swagger UI's script and styles, served here
+    assert len(assets) == 2
+    for asset in assets:
+        assert _request("GET", f"{base}{asset}", auth=False)[0] == 200
+
+
 def test_ctrl_c_stops_it_cleanly():
     own = LocalServer.start()
     own.process.send_signal(signal.SIGINT)
-    output, _ = own.process.communicate(timeout=15)
-    assert own.process.returncode == 0
-    assert "Stopped." in output
+    assert own.process.wait(timeout=15) == 0
+    assert "Stopped." in own.output()
+    own.stop()
 
 
 def test_the_readmes_jwt_verifier_works_as_written(server):

@@ -180,6 +180,11 @@ def test_malformed_session_tokens_are_clean_4xx(api, token):
     assert 400 <= reply.status < 500
 
 
+def test_the_jwks_may_be_cached_for_five_minutes_and_an_error_not_at_all(api):
+    assert api.send("jwks").headers["Cache-Control"] == "public, max-age=300"
+    assert api.send("jwks", path="/v1/sessions/jwks/project-test-other").headers["Cache-Control"] == "no-cache"
+
+
 def test_jwks_for_another_project_is_404(api):
     reply = api.send("jwks", path="/v1/sessions/jwks/project-test-other")
     assert reply.status == 404 and reply.body["error_type"] == "project_not_found"

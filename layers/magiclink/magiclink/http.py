@@ -167,6 +167,11 @@ def _check_body(event: dict, content_types: tuple[str, ...]) -> None:
     content_type = (_header(event, "content-type") or "application/json").split(";")[0].strip().lower()
     if body and content_type not in content_types:
         raise errors.UnsupportedMediaType()
+    if body and event.get("isBase64Encoded"):  # bytes that aren't text: powertools would fail decoding them
+        try:
+            base64.b64decode(body, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise errors.BadRequest("The request body is not UTF-8 text.") from None
 
 
 def handle(

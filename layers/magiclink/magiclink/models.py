@@ -42,7 +42,7 @@ def normalize_locale(value: str) -> str:
     return locale
 
 
-Email = Annotated[str, Field(max_length=320), AfterValidator(normalize_email)]
+Email = Annotated[str, Field(max_length=320, json_schema_extra={"format": "email"}), AfterValidator(normalize_email)]
 Locale = Annotated[str, Field(max_length=16), AfterValidator(normalize_locale)]
 Metadata = dict[str, Any]
 # Names go into email bodies and pages (escaped); control characters (CR/LF included) are never a name.
