@@ -143,3 +143,32 @@ def test_a_reinvite_emails_the_name_it_was_just_given(api, outbox):
     mail = outbox.messages()[-1]
     assert "Ada Lovelace" in mail.text
     assert mail.subject.startswith("Invitation")
+
+
+def test_a_new_invite_is_one_transaction_and_one_update_besides_the_email(api, outbox, aws_calls):
+    reply = api.invite("new@example.com")
+
+    calls = {op: n for (service, op), n in aws_calls.items() if service in ("dynamodb", "sesv2")}
+    # the email claimed, the reader written and the rate limits counted together; the email; its delivery
+    assert reply.status == 200
+    assert calls == {"TransactWriteItems": 1, "SendEmail": 1, "UpdateItem": 1}
+
+
+def test_an_email_pointer_whose_reader_is_gone_is_taken_over_by_a_new_invite(api, outbox):
+    import boto3
+
+    from local import stack
+
+    first = api.invite("ada@example.com", delivery="none")
+    table = stack.local_names()["Table"]
+    # A revoked invite that expiry removed half of: the pointer is left, its reader is not
+    boto3.client("dynamodb").delete_item(
+        TableName=table, Key={"pk": {"S": f"USER#{first.body['user_id']}"}, "sk": {"S": "USER"}}
+    )
+
+    again = api.invite("ada@example.com")
+
+    assert again.status == 200 and again.body["user_id"] != first.body["user_id"]
+    pointer = [i for i in table_items() if i["pk"]["S"] == "EMAIL#ada@example.com"]
+    assert pointer[0]["user_id"]["S"] == again.body["user_id"]
+    assert api.authenticate(last_token(outbox)).status == 200

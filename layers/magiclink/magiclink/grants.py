@@ -119,13 +119,13 @@ def _profile(request: InviteRequest) -> dict:
 
 
 def _issue(request: InviteRequest, target: str, now: int, by: str) -> tuple[Reader, str, bool]:
-    """Write the invite: a new reader, or a new link on the existing one. Returns (reader, token, renewed).
+    """Write the invite, counted against the rate limits: a new reader, or a new link on the existing one.
+    Returns (reader, token, renewed).
 
-    Races are settled by conditional writes: a lost claim on the email re-reads and reissues instead.
+    A new email costs one transaction (claim, reader and counters together); an email that is taken
+    hands back its user, which gets the new link instead. Races are settled by conditional writes.
     """
-    credentials = project_credentials()
     key = token_key()
-    env = credentials.environment
     grant = {
         "role": request.role,
         "access_expires_at": (
@@ -139,54 +139,70 @@ def _issue(request: InviteRequest, target: str, now: int, by: str) -> tuple[Read
         "invited_by": by,
     }
     options = {"link_code_challenge": request.code_challenge, "link_session_minutes": request.session_duration_minutes}
+    counted = False
+    user_id: str | None = None  # the user the email belongs to, once known
+    stale: str | None = None  # a user whose pointer outlived its reader item
     for _ in range(_CREATE_ATTEMPTS):
-        user_id = store.find_user_id(request.email)
-        if user_id is not None:
-            token = tokens.new_token(_user_uuid(user_id))
-            link = dict(
-                terms,
-                now=now,
-                link_hash=tokens.token_hash(key, token),
-                grant=grant,
-                profile=_profile(request),
-                link_options=options,
-                force=request.force,
-                delivery=request.delivery,
-            )
+        if user_id is None:
+            reader, token = _new_reader(request, {**terms, **grant, **options}, key, now, by)
             try:
-                return store.reissue_link(user_id, renew=False, **link), token, False
-            except store.ConditionFailed as failed:
-                if failed.item is not None and failed.item.email_status == "bounced" and not request.force:
-                    raise EmailBounced() from None
-                if failed.item is not None:  # revoked or expired: renew the grant
-                    return store.reissue_link(user_id, renew=True, event="renewed", **link), token, True
-            # Otherwise the pointer outlived its reader (a revoked invite being cleaned up): start afresh.
-        user_uuid = uuid.uuid4()
-        token = tokens.new_token(user_uuid)
-        reader = Reader.model_validate(
-            {
-                **terms,
-                **grant,
-                **options,
-                **_profile(request),
-                "user_id": credentials.user_id(user_uuid),
-                "email_id": f"email-{env}-{uuid.uuid4()}",
-                "grant_id": f"grant-{env}-{uuid.uuid4()}",
-                "email": request.email,
-                "created_at": now,
-                "invited_at": now,
-                "link_hash": tokens.token_hash(key, token),
-                "link_issued_at": now,
-                "link_delivery": "sending" if request.delivery == "email" else "none",
-                "history": [HistoryEvent(at=now, event="invited", by=by)],
-            }
+                counters = [] if counted else limits.counters(now, email=request.email)
+                store.create_reader(reader, now=now, replaces_user_id=stale, counters=counters)
+                return reader, token, False
+            except store.LimitReached as reached:
+                raise limits.refusal(reached, now) from None
+            except store.EmailTaken as taken:
+                user_id = taken.user_id  # None: the claim failed for a reason it did not say; go again
+                continue
+        if not counted:
+            limits.take(now, email=request.email)
+            counted = True
+        token = tokens.new_token(_user_uuid(user_id))
+        link = dict(
+            terms,
+            now=now,
+            link_hash=tokens.token_hash(key, token),
+            grant=grant,
+            profile=_profile(request),
+            link_options=options,
+            force=request.force,
+            delivery=request.delivery,
         )
         try:
-            store.create_reader(reader, replaces_user_id=user_id)
-            return reader, token, False
-        except store.ConditionFailed:
-            continue  # a concurrent invite claimed the email first: go again and reissue on its reader
+            return store.reissue_link(user_id, renew=False, **link), token, False
+        except store.ConditionFailed as failed:
+            if failed.item is not None and failed.item.email_status == "bounced" and not request.force:
+                raise EmailBounced() from None
+            if failed.item is not None:  # revoked or expired: renew the grant
+                return store.reissue_link(user_id, renew=True, event="renewed", **link), token, True
+        # The pointer outlived its reader (a revoked invite being cleaned up): claim the email afresh.
+        stale, user_id = user_id, None
     raise ServiceUnavailable("Too many concurrent invites for this email; retry.", headers={"Retry-After": "1"})
+
+
+def _new_reader(request: InviteRequest, fields: dict, key: bytes, now: int, by: str) -> tuple[Reader, str]:
+    """A new user with its grant and first link (`fields`: the link's terms, grant and options); and its token."""
+    credentials = project_credentials()
+    env = credentials.environment
+    user_uuid = uuid.uuid4()
+    token = tokens.new_token(user_uuid)
+    reader = Reader.model_validate(
+        {
+            **fields,
+            **_profile(request),
+            "user_id": credentials.user_id(user_uuid),
+            "email_id": f"email-{env}-{uuid.uuid4()}",
+            "grant_id": f"grant-{env}-{uuid.uuid4()}",
+            "email": request.email,
+            "created_at": now,
+            "invited_at": now,
+            "link_hash": tokens.token_hash(key, token),
+            "link_issued_at": now,
+            "link_delivery": "sending" if request.delivery == "email" else "none",
+            "history": [HistoryEvent(at=now, event="invited", by=by)],
+        }
+    )
+    return reader, token
 
 
 def invite(request: InviteRequest, *, by: str) -> Invited:
@@ -202,7 +218,6 @@ def invite(request: InviteRequest, *, by: str) -> Invited:
             " so it cannot also use hosted mode (session_duration_minutes)."
         )
 
-    limits.take(now, email=request.email)
     reader, token, renewed = _issue(request, target, now, by)
     url = _deliver(
         reader,

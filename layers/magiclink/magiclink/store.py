@@ -190,21 +190,8 @@ def count(counters: list[Counter], *, now: int) -> None:
     """Count one hit on every counter, all or none, in one round trip (one transaction).
 
     LimitReached (the first counter that refused) when any is full or hit too soon; nothing is counted then.
-    Transactions that collide on a busy counter (the project's) are retried a few times with jitter.
     """
-    actions = [{"Update": _count_action(counter, now)} for counter in counters]
-    for attempt in range(_CONFLICT_ATTEMPTS):
-        try:
-            with _calls():
-                _client().transact_write_items(TransactItems=actions)
-            return
-        except _client().exceptions.TransactionCanceledException as exc:
-            reasons = exc.response.get("CancellationReasons", [])
-            for counter, reason in zip(counters, reasons, strict=False):
-                if reason.get("Code") == "ConditionalCheckFailed":
-                    raise _limit_reached(counter, reason.get("Item")) from None
-            time.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 (jitter after a transaction conflict)
-    raise ServiceUnavailable("Too many concurrent requests; retry.", headers={"Retry-After": "1"})
+    _transact([{"Update": _count_action(counter, now)} for counter in counters], counters, offset=0)
 
 
 def _limit_reached(counter: Counter, item: dict | None) -> LimitReached:
@@ -220,40 +207,60 @@ def find_user_id(email: str) -> str | None:
     return item["user_id"]["S"] if item else None
 
 
-def create_reader(reader: Reader, *, replaces_user_id: str | None = None) -> None:
-    """Write a new reader and claim its email; ConditionFailed if someone claimed the email first.
+class EmailTaken(Exception):
+    """The email is someone's already: `user_id` is its pointer's user (None if it could not be read)."""
 
-    `replaces_user_id` lets the claim take over an email pointer whose reader item is gone
-    (a revoked invite that expiry removed half of).
+    def __init__(self, user_id: str | None):
+        super().__init__("email taken")
+        self.user_id = user_id
+
+
+def create_reader(
+    reader: Reader, *, now: int, replaces_user_id: str | None = None, counters: list[Counter] | None = None
+) -> None:
+    """Write a new reader and claim its email, counting against `counters` in the same transaction.
+
+    EmailTaken (with the pointer's user id) if the email is claimed; LimitReached if a counter refused
+    (nothing is written or counted then). `replaces_user_id` lets the claim take over an email pointer
+    whose reader item is gone (a revoked invite that expiry removed half of).
     """
-    claim = "attribute_not_exists(pk)"
-    values = None
-    if replaces_user_id:
-        claim += " OR user_id = :stale"
-        values = _values(stale=replaces_user_id)
-    email_put = {
+    email_put: dict[str, Any] = {
         "TableName": _table(),
         "Item": _email_key(reader.email) | {"user_id": {"S": reader.user_id}},
-        "ConditionExpression": claim,
+        "ConditionExpression": "attribute_not_exists(pk)",
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
     }
-    if values:
-        email_put["ExpressionAttributeValues"] = values
-    try:
-        with _calls():
-            _client().transact_write_items(
-                TransactItems=[
-                    {"Put": email_put},
-                    {
-                        "Put": {
-                            "TableName": _table(),
-                            "Item": _to_item(reader),
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                ]
-            )
-    except _client().exceptions.TransactionCanceledException as exc:
-        raise ConditionFailed(None) from exc
+    if replaces_user_id:
+        email_put["ConditionExpression"] += " OR user_id = :stale"
+        email_put["ExpressionAttributeValues"] = _values(stale=replaces_user_id)
+    reader_put = {"TableName": _table(), "Item": _to_item(reader), "ConditionExpression": "attribute_not_exists(pk)"}
+    counters = counters or []
+    actions = [{"Put": email_put}, {"Put": reader_put}, *({"Update": _count_action(c, now)} for c in counters)]
+    _transact(actions, counters, offset=2)
+
+
+def _transact(actions: list[dict], counters: list[Counter], *, offset: int) -> None:
+    """One transaction whose actions from `offset` on count against `counters`.
+
+    LimitReached when a counter refused; EmailTaken when the first action (an email claim) did; a
+    collision with a concurrent transaction is retried a few times with jitter, then 503.
+    """
+    for attempt in range(_CONFLICT_ATTEMPTS):
+        try:
+            with _calls():
+                _client().transact_write_items(TransactItems=actions)
+            return
+        except _client().exceptions.TransactionCanceledException as exc:
+            reasons = exc.response.get("CancellationReasons", [])
+            refused = [reason.get("Code") == "ConditionalCheckFailed" for reason in reasons]
+            for counter, reason in zip(counters, reasons[offset:], strict=False):
+                if reason.get("Code") == "ConditionalCheckFailed":
+                    raise _limit_reached(counter, reason.get("Item")) from None
+            if any(refused[:offset]):
+                item = reasons[0].get("Item", {})
+                raise EmailTaken(item["user_id"]["S"] if "user_id" in item else None) from None
+            time.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 (jitter after a transaction conflict)
+    raise ServiceUnavailable("Too many concurrent requests; retry.", headers={"Retry-After": "1"})
 
 
 def reissue_link(
