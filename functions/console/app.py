@@ -81,7 +81,7 @@ def sign_in_request():
     email = _form().get("email", "")
     # The same answer for every address (and every mistake): the page never tells who is an admin.
     with contextlib.suppress(ValueError, errors.TooManyRequests):
-        console.request_sign_in(InviteRequest(email=email).email)
+        console.request_sign_in(InviteRequest(email=email).email, app.current_event.request_context.http.source_ip)
     message = "If this address belongs to an admin, a sign-in link is on its way. Check your inbox."
     return http.html_page(pages.render("console_sign_in", message=message, error=False, sent=True))
 

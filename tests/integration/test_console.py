@@ -245,3 +245,16 @@ def test_an_admin_sign_in_request_reads_the_email_pointer_once(api, outbox, cloc
     # the pointer, the reader, the rate-limit counters, the new link, then its delivery
     assert dynamodb == {"GetItem": 2, "TransactWriteItems": 1, "UpdateItem": 2}
     assert outbox.messages()[-1].to == ["admin@example.com"]
+
+
+def test_sign_in_requests_count_against_the_rate_limits_and_the_page_still_says_the_same(api, outbox, clock, configure):
+    configure(IP_REQUESTS_PER_HOUR="2")
+    api.invite("admin@example.com", role="admin", delivery="none")
+    clock.advance(61)
+    pages = [_call(api, "POST", "/console/sign-in", form={"email": e}) for e in ("x@example.com", "y@example.com")]
+
+    # The third attempt from this address is over the limit: the admin gets no email, the page is unchanged
+    last = _call(api, "POST", "/console/sign-in", form={"email": "admin@example.com"})
+
+    assert {p["body"] for p in pages} == {last["body"]} and last["statusCode"] == 200
+    assert outbox.messages() == []

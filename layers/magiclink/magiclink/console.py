@@ -7,7 +7,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
-from . import clock, grants, sessions, store
+from . import clock, grants, limits, sessions, store
 from .credentials import token_key
 from .errors import SessionNotFound
 from .models import AuthenticateRequest, Reader, ReaderLinkRequest
@@ -61,8 +61,12 @@ def csrf_ok(admin: Admin, presented: str | None) -> bool:
     return bool(presented) and hmac.compare_digest(presented, admin.csrf)
 
 
-def request_sign_in(email: str) -> None:
-    """Email a sign-in link to an admin; anyone else gets nothing (the page says the same either way)."""
+def request_sign_in(email: str, source_ip: str | None = None) -> None:
+    """Email a sign-in link to an admin; anyone else gets nothing (the page says the same either way).
+
+    Every attempt counts against the rate limits, admin or not, as a public request does (TooManyRequests).
+    """
+    limits.take(clock.now(), email=email, ip=source_ip)
     user_id = store.find_user_id(email)
     reader = store.get_reader(user_id) if user_id else None
     if reader is None or reader.role != ADMIN_ROLE or reader.grant_status_at(clock.now()) not in ("pending", "active"):
@@ -70,7 +74,7 @@ def request_sign_in(email: str) -> None:
     from .links import console_callback_url
 
     link = ReaderLinkRequest(magic_link_url=console_callback_url(), link_expiration_minutes=15)
-    grants.send_link(email, link, by="console", cooldown=SIGN_IN_COOLDOWN, user_id=user_id)
+    grants.send_link(email, link, by="console", cooldown=SIGN_IN_COOLDOWN, user_id=user_id, counted=True)
 
 
 def sign_in(token: str) -> tuple[str, bool]:
