@@ -1,11 +1,19 @@
 """The floor the service is measured against: the same AWS calls with bare boto3 clients and no framework.
 
-Per operation it makes the calls the service's README promises, with the request expressions the service
-uses (as of the benchmark's writing: keep them in step when the service's requests change), and nothing else:
-  invite        GetItem (the email pointer) + TransactWriteItems (pointer and reader) + SES SendEmail (raw MIME)
+Per operation it makes the calls the service makes, with the request expressions the service uses (as of
+2026-11-22, commit 7e71150: rate limits counted in the invite's transaction, and the delivery state; keep
+them in step when the service's requests change), and nothing else:
+  invite        TransactWriteItems (the email pointer claimed, the reader written `sending`, and the email's
+                and the project's rate-limit counters counted: two Puts and two conditional Updates)
+                + SES SendEmail (raw MIME) + UpdateItem (the link marked sent, with SES's message id);
+                new emails only (the baseline answers 409 where the service would reissue)
   authenticate  one conditional UpdateItem that spends the link
   revoke        GetItem (the email pointer) + one conditional UpdateItem
-  cleanup       one Query per expiry-day bucket of the by_expiry index (plus a delete per expired reader)
+  cleanup       per day bucket, one Query of the by_expiry index (plus a delete per expired reader) and
+                one Query of the by_due index (plus an update per due reader)
+The rate limits are read from the same variables as the service's (EMAIL_LINKS_PER_HOUR,
+PROJECT_LINKS_PER_HOUR), and the counters are the service's items: the two sides count against one
+project counter, and a refusal is a 429 here too.
 Secrets (the API credentials and the token key) are read from Secrets Manager once per process, as the
 service does. Requests are checked for the Basic credentials, bodies are json.loads'ed and responses
 json.dumps'ed, so the baseline does what any handler must; it does no validation, logging or metrics.
@@ -20,6 +28,7 @@ module does not set itself) it copies, so that its items are as large and in the
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -52,11 +61,17 @@ def _bucket(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d")
 
 
+RATE_WINDOW = 3600  # the service's fixed one-hour windows (magiclink/limits.py)
+EMAIL_SPACING = 1  # seconds between two links for one email
+# What a stored reader carries that this module sets itself, or that only a later write adds.
+NOT_COPIED = ("ttl", "expiry_bucket", "link_used_at", "link_sent_at", "link_message_id", "link_delivery_error")
+
+
 class Bare:
     def __init__(
         self, services: tuple[str, ...] | list[str] = ("dynamodb", "secretsmanager", "ses"), shape: dict | None = None
     ):
-        self.shape = {k: v for k, v in (shape or {}).items() if k not in ("ttl", "expiry_bucket", "link_used_at")}
+        self.shape = {k: v for k, v in (shape or {}).items() if k not in NOT_COPIED}
         self.table = os.environ["TABLE_NAME"]
         self.ddb = boto3.client("dynamodb")
         self.ses = boto3.client("sesv2") if "ses" in services else None
@@ -98,6 +113,7 @@ class Bare:
     def _reader(self, email: str, body: dict) -> tuple[dict, dict, str, str]:
         """(email pointer item, reader item, token, link) of a new pending invite."""
         now = int(time.time())
+        expires = now + 60 * body.get("invite_expiration_minutes", 60)
         env = self._env()
         user_uuid = uuid.uuid4()
         token = base64.urlsafe_b64encode(user_uuid.bytes + secrets.token_bytes(32)).decode()
@@ -124,29 +140,87 @@ class Bare:
             "authentication_count": {"N": "0"},
             "link_hash": {"S": self._hash(token)},
             "link_issued_at": {"N": str(now)},
-            "link_expires_at": {"N": str(now + 60 * body.get("invite_expiration_minutes", 60))},
+            "link_expires_at": {"N": str(expires)},
             "link_reusable": {"BOOL": False},
             "link_url": {"S": target},
+            "link_delivery": {"S": "sending" if body.get("delivery", "email") == "email" else "none"},
+            "list_partition": {"S": "READER"},
+            "due_at": {"N": str(expires)},
+            "due_bucket": {"S": _bucket(expires)},
         }
         pointer = {"pk": {"S": f"EMAIL#{email}"}, "sk": {"S": "EMAIL"}, "user_id": {"S": user_id}}
         return pointer, reader, token, f"{target}?token={token}&stytch_token_type=magic_links"
 
+    def _counters(self, email: str, now: int) -> list[dict]:
+        """The service's rate limits for one link: a conditional Update per counter (email, then project)."""
+        start = now - now % RATE_WINDOW
+        counters = (
+            (f"email#{email}", int(os.environ.get("EMAIL_LINKS_PER_HOUR", "10")), EMAIL_SPACING),
+            ("project", int(os.environ.get("PROJECT_LINKS_PER_HOUR", "1000")), 0),
+        )
+        actions = []
+        for subject, limit, spacing in counters:
+            condition = "attribute_not_exists(hits) OR (hits < :limit"
+            values = {
+                ":one": {"N": "1"},
+                ":now": {"N": str(now)},
+                ":limit": {"N": str(limit)},
+                ":expires": {"N": str(start + RATE_WINDOW)},
+            }
+            if spacing:
+                condition += " AND last_at <= :spaced"
+                values[":spaced"] = {"N": str(now - spacing)}
+            actions.append(
+                {
+                    "Update": {
+                        "TableName": self.table,
+                        "Key": {"pk": {"S": f"RATE#{subject}"}, "sk": {"S": str(start)}},
+                        "UpdateExpression": "ADD hits :one SET last_at = :now, #ttl = :expires",
+                        "ConditionExpression": condition + ")",
+                        "ExpressionAttributeNames": {"#ttl": "ttl"},
+                        "ExpressionAttributeValues": values,
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                    }
+                }
+            )
+        return actions
+
     def invite(self, body: dict, event: dict) -> dict:
         email = body["email"].strip().lower()
-        pointer_key = {"pk": {"S": f"EMAIL#{email}"}, "sk": {"S": "EMAIL"}}
-        if self.ddb.get_item(TableName=self.table, Key=pointer_key, ConsistentRead=True).get("Item"):
-            return _reply(409, {"status_code": 409, "error_type": "bare_baseline_new_invites_only"})
         pointer, reader, _, link = self._reader(email, body)
         condition = "attribute_not_exists(pk)"
-        self.ddb.transact_write_items(
-            TransactItems=[
-                {"Put": {"TableName": self.table, "Item": pointer, "ConditionExpression": condition}},
-                {"Put": {"TableName": self.table, "Item": reader, "ConditionExpression": condition}},
-            ]
-        )
+        claim = {"TableName": self.table, "Item": pointer, "ConditionExpression": condition}
+        try:
+            self.ddb.transact_write_items(
+                TransactItems=[
+                    {"Put": claim | {"ReturnValuesOnConditionCheckFailure": "ALL_OLD"}},
+                    {"Put": {"TableName": self.table, "Item": reader, "ConditionExpression": condition}},
+                    *self._counters(email, int(time.time())),
+                ]
+            )
+        except self.ddb.exceptions.TransactionCanceledException as exc:
+            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            if "ConditionalCheckFailed" in reasons[2:]:
+                return _reply(429, {"status_code": 429, "error_type": "too_many_requests"})
+            return _reply(409, {"status_code": 409, "error_type": "bare_baseline_new_invites_only"})
         if body.get("delivery", "email") == "email":
             name = body.get("name") or {}
-            self._send(email, " ".join(p for p in (name.get("first_name"), name.get("last_name")) if p), link)
+            message_id = self._send(
+                email, " ".join(p for p in (name.get("first_name"), name.get("last_name")) if p), link
+            )
+            with contextlib.suppress(self.ddb.exceptions.ConditionalCheckFailedException):
+                self.ddb.update_item(
+                    TableName=self.table,
+                    Key={"pk": reader["pk"], "sk": reader["sk"]},
+                    UpdateExpression="SET link_delivery = :sent, link_sent_at = :at, link_message_id = :id",
+                    ConditionExpression="link_hash = :h",
+                    ExpressionAttributeValues={
+                        ":sent": {"S": "sent"},
+                        ":at": {"N": str(int(time.time()))},
+                        ":id": {"S": message_id},
+                        ":h": reader["link_hash"],
+                    },
+                )
         answer = {
             "request_id": event.get("requestContext", {}).get("requestId", ""),
             "status_code": 200,
@@ -165,7 +239,7 @@ class Bare:
         self.ddb.put_item(TableName=self.table, Item=reader)
         return token
 
-    def _send(self, to: str, name: str, link: str) -> None:
+    def _send(self, to: str, name: str, link: str) -> str:
         sender = os.environ["SENDER_ADDRESS"]
         project = os.environ.get("PROJECT_NAME", "")
         message = EmailMessage()
@@ -174,11 +248,14 @@ class Bare:
         message["Subject"] = f"Your invitation to {project}"
         message.set_content(TEXT.format(name=name, project=project, link=link))
         message.add_alternative(HTML.format(name=name, project=project, link=link), subtype="html")
-        self.ses.send_email(
-            FromEmailAddress=sender,
-            Destination={"ToAddresses": [to]},
-            Content={"Raw": {"Data": message.as_bytes()}},
-        )
+        request = {
+            "FromEmailAddress": sender,
+            "Destination": {"ToAddresses": [to]},
+            "Content": {"Raw": {"Data": message.as_bytes()}},
+        }
+        if os.environ.get("SES_CONFIGURATION_SET"):
+            request["ConfigurationSetName"] = os.environ["SES_CONFIGURATION_SET"]
+        return self.ses.send_email(**request)["MessageId"]
 
     def authenticate(self, body: dict, event: dict) -> dict:
         token = body["token"]
@@ -195,7 +272,7 @@ class Bare:
                     " authentication_count = if_not_exists(authentication_count, :zero) + :one"
                 ),
                 ConditionExpression=(
-                    "link_hash = :hash AND link_expires_at > :now"
+                    "link_hash IN (:hash0) AND link_expires_at > :now"
                     " AND (attribute_not_exists(link_used_at) OR link_reusable = :true)"
                     " AND grant_status IN (:pending, :active)"
                     " AND (attribute_not_exists(access_expires_at) OR access_expires_at > :now)"
@@ -203,7 +280,7 @@ class Bare:
                 ),
                 ExpressionAttributeValues={
                     ":now": {"N": str(now)},
-                    ":hash": {"S": self._hash(token)},
+                    ":hash0": {"S": self._hash(token)},
                     ":active": {"S": "active"},
                     ":pending": {"S": "pending"},
                     ":zero": {"N": "0"},
@@ -254,7 +331,7 @@ class Bare:
                 Key={"pk": {"S": f"USER#{pointer['user_id']['S']}"}, "sk": {"S": "USER"}},
                 UpdateExpression=(
                     "SET grant_status = :revoked, revoked_at = :now, revoked_by = :by,"
-                    " #ttl = :delete_at, expiry_bucket = :bucket,"
+                    " #ttl = :delete_at, expiry_bucket = :bucket, due_at = :delete_at, due_bucket = :bucket,"
                     " history = list_append(if_not_exists(history, :empty), :event)"
                     " REMOVE link_hash"
                 ),
@@ -285,27 +362,53 @@ class Bare:
     def cleanup(self) -> dict:
         now = int(time.time())
         lookback = int(os.environ.get("CLEANUP_LOOKBACK_DAYS", "30"))
-        found = deleted = 0
+        found = deleted = settled = 0
         for days_ago in range(lookback, -1, -1):
-            kwargs = {
-                "TableName": self.table,
-                "IndexName": "by_expiry",
-                "KeyConditionExpression": "expiry_bucket = :bucket AND #ttl <= :now",
-                "ExpressionAttributeNames": {"#ttl": "ttl"},
-                "ExpressionAttributeValues": {
-                    ":bucket": {"S": _bucket(now - days_ago * 86400)},
-                    ":now": {"N": str(now)},
-                },
-            }
-            while True:
-                page = self.ddb.query(**kwargs)
-                for item in page["Items"]:
-                    found += 1
-                    deleted += self._delete(item["pk"]["S"], item["email"]["S"], now)
-                if "LastEvaluatedKey" not in page:
-                    break
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return {"found": found, "deleted": deleted}
+            bucket = {"S": _bucket(now - days_ago * 86400)}
+            for item in self._query("by_expiry", "expiry_bucket = :bucket AND #ttl <= :now", bucket, now):
+                found += 1
+                deleted += self._delete(item["pk"]["S"], item["email"]["S"], now)
+            for item in self._query("by_due", "due_bucket = :bucket AND due_at <= :now", bucket, now):
+                settled += self._settle(item, now)
+        return {"found": found, "deleted": deleted, "settled": settled}
+
+    def _query(self, index: str, condition: str, bucket: dict, now: int):
+        kwargs = {
+            "TableName": self.table,
+            "IndexName": index,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": {":bucket": bucket, ":now": {"N": str(now)}},
+        }
+        if "#ttl" in condition:
+            kwargs["ExpressionAttributeNames"] = {"#ttl": "ttl"}
+        while True:
+            page = self.ddb.query(**kwargs)
+            yield from page["Items"]
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _settle(self, item: dict, now: int) -> int:
+        """A due reader: the grant expires (its access or its pending link is over), else its due time is cleared."""
+        access = int(item["access_expires_at"]["N"]) if "access_expires_at" in item else None
+        link = int(item["link_expires_at"]["N"]) if "link_expires_at" in item else None
+        pending = item.get("grant_status", {}).get("S") == "pending"
+        if (access is not None and access <= now) or (pending and link is not None and link <= now):
+            expression = "SET grant_status = :expired REMOVE link_hash, due_at, due_bucket"
+            values = {":expired": {"S": "expired"}, ":seen": item["due_at"]}
+        else:
+            expression, values = "REMOVE due_at, due_bucket", {":seen": item["due_at"]}
+        try:
+            self.ddb.update_item(
+                TableName=self.table,
+                Key={"pk": item["pk"], "sk": item["sk"]},
+                UpdateExpression=expression,
+                ConditionExpression="due_at = :seen",
+                ExpressionAttributeValues=values,
+            )
+        except self.ddb.exceptions.ConditionalCheckFailedException:
+            return 0
+        return 1
 
     def _delete(self, pk: str, email: str, now: int) -> int:
         try:

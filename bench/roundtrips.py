@@ -18,6 +18,7 @@ import math
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -42,7 +43,11 @@ from .common import (
     use_local_aws,
 )
 
-TARGETS = {  # (operation scenario, service) -> at most this many calls, from the issue
+# (operation scenario, service) -> at most this many calls, as the issue stated them. Every "invite ..." row
+# is held to the invite target: a new email meets it (one transaction, then the delivery mark after SES),
+# an email that is taken does not (the refused claim, then the rate-limit transaction before the reissue);
+# docs/benchmarks.md says why.
+TARGETS = {
     ("authenticate", "dynamodb"): 1,
     ("invite", "dynamodb"): 2,
     ("invite", "sesv2"): 1,
@@ -51,6 +56,12 @@ TARGETS = {  # (operation scenario, service) -> at most this many calls, from th
 
 
 # --- the measuring process ----------------------------------------------------------------------
+
+
+def _item_kind(request: dict) -> str:
+    """What a write touches, from its key: USER (a reader), EMAIL (a pointer), RATE (a rate-limit counter)..."""
+    key = request.get("Key") or request.get("Item") or {}
+    return key.get("pk", {}).get("S", "").split("#", 1)[0]
 
 
 def install_counter() -> list[dict]:
@@ -71,6 +82,9 @@ def install_counter() -> list[dict]:
         entry = {"kind": "call", "service": service, "operation": operation}
         if operation == "TransactWriteItems":
             entry["items"] = len(params.get("TransactItems", []))
+            entry["kinds"] = [_item_kind(next(iter(action.values()))) for action in params.get("TransactItems", [])]
+        elif "Key" in params or "Item" in params:
+            entry["kinds"] = [_item_kind(params)]
         if "UpdateExpression" in params:
             entry["update"] = params["UpdateExpression"]
         calls.append(entry)
@@ -176,24 +190,31 @@ def capacity(calls: list[dict], sizes: dict[str, int], reader_gsi_wru: int = 0) 
     PutItem/UpdateItem/DeleteItem: 1 WRU per 1 KB of the larger of the item before and after;
     TransactWriteItems: 2 WRU per 1 KB per item. Every write of a reader also writes the indexes a reader
     item is in (`reader_gsi_wru`), and an update that sets or removes expiry_bucket writes by_expiry (1 WRU).
-    Estimates: they assume writes touch the reader item and reads the email pointer, as the service's do.
+    A rate-limit counter (RATE#..., well under 1 KB, in no index) costs 1 WRU, 2 in a transaction.
+    Estimates: they assume writes other than counters touch the reader item and reads the email pointer,
+    as the service's do.
     """
     reader, pointer = sizes["reader_max"], sizes["pointer"]
+    size = {"RATE": sizes.get("counter", 100), "EMAIL": pointer}
     rru = wru = 0.0
     for call in calls:
         if call["kind"] != "call" or call["service"] != "dynamodb":
             continue
         op = call["operation"]
+        kinds = call.get("kinds") or ["USER"]
         if op == "GetItem":
             rru += math.ceil(pointer / 4096)
         elif op == "Query":
             rru += 0.5
+        elif op in ("PutItem", "UpdateItem", "DeleteItem") and kinds[0] == "RATE":
+            wru += math.ceil(size["RATE"] / 1024)
         elif op in ("PutItem", "UpdateItem", "DeleteItem"):
             wru += math.ceil(reader / 1024) + reader_gsi_wru
             wru += 1 if "expiry_bucket" in call.get("update", "") else 0
         elif op == "TransactWriteItems":
-            wru += 2 * (math.ceil(reader / 1024) + math.ceil(pointer / 1024) * (call.get("items", 2) - 1))
-            wru += reader_gsi_wru
+            for kind in kinds:
+                wru += 2 * math.ceil(size.get(kind, reader) / 1024)
+                wru += reader_gsi_wru if kind not in size else 0
     return {"rru": rru, "wru": wru}
 
 
@@ -224,6 +245,7 @@ def run(args) -> tuple[list[Row], dict]:
         progress("round trips: preparing tokens and pending invites")
         reinvite, _ = inputs.pending()
         renew, _ = inputs.pending()
+        issued_at = time.time()  # a second link for these two emails must wait a second (limits.EMAIL_SPACING)
         expect_ok(functions.invoke("RevokeFunction", api_event("revoke_invite", {"email": renew})), "revoke (setup)")
 
         def jobs(who: str) -> dict[str, list[dict]]:
@@ -264,6 +286,7 @@ def run(args) -> tuple[list[Row], dict]:
         for who, into in (("svc", measured), ("bare", baseline)):
             for operation, planned in jobs(who).items():
                 progress(f"round trips: {who} {operation}")
+                time.sleep(max(0.0, issued_at + 1.05 - time.time()))
                 into.update(_run_child(planned, endpoint, Path(tmp)))
 
         # Item sizes, from what the service stored (the benchmark may scan; the service never does).
@@ -278,7 +301,9 @@ def run(args) -> tuple[list[Row], dict]:
         svc = [i for i in items if "rt-svc-" in i.get("email", {}).get("S", "") or "rt-svc-" in i["pk"]["S"]]
         readers = [item_size(i) for i in svc if i["pk"]["S"].startswith("USER#")]
         pointers = [item_size(i) for i in svc if i["pk"]["S"].startswith("EMAIL#")]
+        counters = [item_size(i) for i in svc if i["pk"]["S"].startswith("RATE#email#")]
         sizes = {"reader_max": max(readers), "reader_min": min(readers), "pointer": max(pointers)}
+        sizes["counter"] = max(counters)
         info["item_sizes_bytes"] = sizes
         largest = max((i for i in svc if i["pk"]["S"].startswith("USER#")), key=item_size)
         info["reader_indexes"] = reader_indexes(Template(), largest)
