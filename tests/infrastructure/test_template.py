@@ -254,3 +254,22 @@ def test_logs_and_metrics_are_powertools_with_one_namespace():
 def test_the_asynchronously_invoked_functions_have_dead_letter_queues():
     for name in ("CleanupFunction", "MailEventsFunction"):
         assert RESOURCES[name]["Properties"]["DeadLetterQueue"]["Type"] == "SQS", name
+
+
+def test_every_function_has_a_timeout_and_memory_and_no_send_outlives_the_delivery_grace():
+    from magiclink.models import DELIVERY_GRACE_SECONDS
+
+    globals_ = TEMPLATE.doc["Globals"]["Function"]
+    functions = {k: v for k, v in RESOURCES.items() if v["Type"] == "AWS::Serverless::Function"}
+    for name, resource in functions.items():
+        timeout = resource["Properties"].get("Timeout", globals_["Timeout"])
+        memory = resource["Properties"].get("MemorySize", globals_["MemorySize"])
+        assert 128 <= memory <= 2048, name
+        if resource["Properties"].get("Events", {}) and any(
+            e["Type"] == "HttpApi" for e in resource["Properties"]["Events"].values()
+        ):
+            assert timeout <= 29, f"{name}: API Gateway gives up after 30 s"
+        if name != "CleanupFunction":  # the one function that sends no link
+            # A link left 'sending' reads as not delivered only once no function could still be sending it
+            assert timeout < DELIVERY_GRACE_SECONDS, name
+        assert timeout <= 900, name
