@@ -156,6 +156,15 @@ def _conditional_update(**request: Any) -> dict:
         raise ConditionFailed.from_response(exc.response) from exc
 
 
+def _applied(**request: Any) -> bool:
+    """One UpdateItem whose condition may fail: whether it applied."""
+    try:
+        _conditional_update(**request)
+    except ConditionFailed:
+        return False
+    return True
+
+
 def _values(**values: Any) -> dict:
     return {f":{k}": _serialize(v) for k, v in values.items()}
 
@@ -374,18 +383,13 @@ def mark_delivery(user_id: str, link_hash: str, *, at: int, message_id: str | No
         sets = "link_delivery = :sent, link_sent_at = :at, link_message_id = :id"
         values = {"sent": "sent", "at": at, "id": message_id or ""}
     values["h"] = link_hash
-    try:
-        with _calls():
-            _client().update_item(
-                TableName=_table(),
-                Key=_user_key(user_id),
-                UpdateExpression=f"SET {sets}",
-                ConditionExpression="link_hash = :h",
-                ExpressionAttributeValues=_values(**values),
-            )
-    except _client().exceptions.ConditionalCheckFailedException:
-        return False
-    return True
+    return _applied(
+        TableName=_table(),
+        Key=_user_key(user_id),
+        UpdateExpression=f"SET {sets}",
+        ConditionExpression="link_hash = :h",
+        ExpressionAttributeValues=_values(**values),
+    )
 
 
 def consume_link(
@@ -509,12 +513,7 @@ def remove_sessions(user_id: str, sids: list[str], *, only_if_present: bool = Tr
     }
     if only_if_present:
         request["ConditionExpression"] = "attribute_exists(sessions.#s0)"
-    try:
-        with _calls():
-            _client().update_item(**request)
-    except _client().exceptions.ConditionalCheckFailedException:
-        return False
-    return True
+    return _applied(**request)
 
 
 def revoke(user_id: str, *, now: int, by: str, delete_at: int, pending_only: bool = False) -> Reader:
@@ -574,20 +573,15 @@ def deactivate_link(user_id: str, *, now: int, by: str) -> Reader:
 
 def set_email_status(user_id: str, status: str, *, at: int) -> bool:
     """Mark the reader's address bounced or complained (a later event of the same kind keeps the first time)."""
-    try:
-        with _calls():
-            _client().update_item(
-                TableName=_table(),
-                Key=_user_key(user_id),
-                UpdateExpression="SET email_status = :status, email_status_at = :at",
-                ConditionExpression=(
-                    "attribute_exists(pk) AND (attribute_not_exists(email_status) OR email_status <> :status)"
-                ),
-                ExpressionAttributeValues=_values(status=status, at=at),
-            )
-    except _client().exceptions.ConditionalCheckFailedException:
-        return False
-    return True
+    return _applied(
+        TableName=_table(),
+        Key=_user_key(user_id),
+        UpdateExpression="SET email_status = :status, email_status_at = :at",
+        ConditionExpression=(
+            "attribute_exists(pk) AND (attribute_not_exists(email_status) OR email_status <> :status)"
+        ),
+        ExpressionAttributeValues=_values(status=status, at=at),
+    )
 
 
 def get_reader(user_id: str) -> Reader | None:
@@ -626,49 +620,39 @@ def list_readers(
 
 def record_access_request(email: str, *, now: int, not_since: int, delete_at: int) -> bool:
     """Record (or refresh) a stranger's request for access; False if they asked after `not_since` already."""
-    try:
-        with _calls():
-            _client().update_item(
-                TableName=_table(),
-                Key={"pk": {"S": f"REQUEST#{email}"}, "sk": {"S": "REQUEST"}},
-                UpdateExpression=(
-                    "SET email = :email, list_partition = :partition, requested_at = :now, request_status = :pending,"
-                    " request_count = if_not_exists(request_count, :zero) + :one,"
-                    " #ttl = :delete_at, expiry_bucket = :bucket"
-                ),
-                ConditionExpression="attribute_not_exists(pk) OR requested_at <= :not_since",
-                ExpressionAttributeNames={"#ttl": "ttl"},
-                ExpressionAttributeValues=_values(
-                    email=email,
-                    partition="REQUEST",
-                    now=now,
-                    pending="pending",
-                    zero=0,
-                    one=1,
-                    delete_at=delete_at,
-                    bucket=expiry_bucket(delete_at),
-                    not_since=not_since,
-                ),
-            )
-    except _client().exceptions.ConditionalCheckFailedException:
-        return False
-    return True
+    return _applied(
+        TableName=_table(),
+        Key={"pk": {"S": f"REQUEST#{email}"}, "sk": {"S": "REQUEST"}},
+        UpdateExpression=(
+            "SET email = :email, list_partition = :partition, requested_at = :now, request_status = :pending,"
+            " request_count = if_not_exists(request_count, :zero) + :one,"
+            " #ttl = :delete_at, expiry_bucket = :bucket"
+        ),
+        ConditionExpression="attribute_not_exists(pk) OR requested_at <= :not_since",
+        ExpressionAttributeNames={"#ttl": "ttl"},
+        ExpressionAttributeValues=_values(
+            email=email,
+            partition="REQUEST",
+            now=now,
+            pending="pending",
+            zero=0,
+            one=1,
+            delete_at=delete_at,
+            bucket=expiry_bucket(delete_at),
+            not_since=not_since,
+        ),
+    )
 
 
 def resolve_access_request(email: str, *, status: str) -> bool:
     """Mark a stranger's request granted or dismissed (it stays until its retention passes); False if none."""
-    try:
-        with _calls():
-            _client().update_item(
-                TableName=_table(),
-                Key={"pk": {"S": f"REQUEST#{email}"}, "sk": {"S": "REQUEST"}},
-                UpdateExpression="SET request_status = :status",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues=_values(status=status),
-            )
-    except _client().exceptions.ConditionalCheckFailedException:
-        return False
-    return True
+    return _applied(
+        TableName=_table(),
+        Key={"pk": {"S": f"REQUEST#{email}"}, "sk": {"S": "REQUEST"}},
+        UpdateExpression="SET request_status = :status",
+        ConditionExpression="attribute_exists(pk)",
+        ExpressionAttributeValues=_values(status=status),
+    )
 
 
 def pending_access_requests(limit: int = 100) -> list[dict]:
@@ -829,9 +813,4 @@ def settle(reader: Reader, seen_due: int, *, now: int, expire: bool, next_due: i
     }
     if names:
         request["ExpressionAttributeNames"] = names
-    try:
-        with _calls():
-            _client().update_item(**request)
-    except _client().exceptions.ConditionalCheckFailedException:
-        return False
-    return True
+    return _applied(**request)
