@@ -4,24 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from magiclink import links, settings
+from magiclink import links
 from magiclink.errors import InvalidRedirectUrl, NoDefaultRedirectUrl
 
 ALLOWED = "https://docs.example.com/auth,http://localhost:3000/callback"
 
 
 @pytest.fixture(autouse=True)
-def allow_list(monkeypatch):
-    for name, value in {
-        "TABLE_NAME": "t",
-        "CREDENTIALS_SECRET_ID": "c",
-        "TOKEN_KEY_SECRET_ID": "k",
-        "REDIRECT_URLS": ALLOWED,
-    }.items():
-        monkeypatch.setenv(name, value)
-    settings.get_settings.cache_clear()
-    yield
-    settings.get_settings.cache_clear()
+def allow_list(configure):
+    configure(TABLE_NAME="t", CREDENTIALS_SECRET_ID="c", TOKEN_KEY_SECRET_ID="k", REDIRECT_URLS=ALLOWED)
 
 
 @pytest.mark.parametrize(
@@ -77,9 +68,8 @@ def test_no_url_means_the_first_allowed_one():
     assert links.redirect_target(None) == "https://docs.example.com/auth"
 
 
-def test_no_url_and_an_empty_allow_list_is_its_own_error(monkeypatch):
-    monkeypatch.setenv("REDIRECT_URLS", "")
-    settings.get_settings.cache_clear()
+def test_no_url_and_an_empty_allow_list_is_its_own_error(configure):
+    configure(REDIRECT_URLS="")
     with pytest.raises(NoDefaultRedirectUrl):
         links.redirect_target(None)
 

@@ -7,25 +7,21 @@ import email.policy
 
 import pytest
 
-from magiclink import mailer, settings
+from magiclink import mailer
 from magiclink.errors import InvalidTemplateId
 
 LINK = "https://docs.example.com/auth?token=abc&stytch_token_type=magic_links"
 
 
 @pytest.fixture(autouse=True)
-def sender(monkeypatch):
-    for name, value in {
-        "TABLE_NAME": "t",
-        "CREDENTIALS_SECRET_ID": "c",
-        "TOKEN_KEY_SECRET_ID": "k",
-        "SENDER_ADDRESS": "docs@example.com",
-        "SENDER_NAME": "Example Docs",
-    }.items():
-        monkeypatch.setenv(name, value)
-    settings.get_settings.cache_clear()
-    yield
-    settings.get_settings.cache_clear()
+def sender(configure):
+    configure(
+        TABLE_NAME="t",
+        CREDENTIALS_SECRET_ID="c",
+        TOKEN_KEY_SECRET_ID="k",
+        SENDER_ADDRESS="docs@example.com",
+        SENDER_NAME="Example Docs",
+    )
 
 
 def _render(name: str, project: str = "Example Docs", inviter: str = "") -> mailer.Rendered:
