@@ -68,7 +68,7 @@ def _deliver(
     """
     logger.append_keys(user_id=reader.user_id, grant_id=reader.grant_id)
     url = links.landing_url(token)
-    if delivery != "email" or reader.link_hash is None:
+    if delivery != "email":
         return url
     try:
         message_id = _send(template_id, reader, locale, url=url, minutes=minutes, reusable=reusable)

@@ -30,13 +30,11 @@ def _fernet():
     return MultiFernet([Fernet(base64.urlsafe_b64encode(key)) for key in derived])
 
 
-def _seal(answer: dict, fields: Iterable[str]) -> dict:
-    fernet = _fernet()
+def _seal(answer: dict, fields: Iterable[str], fernet: Any) -> dict:
     return answer | {f: fernet.encrypt(answer[f].encode()).decode() for f in fields if answer.get(f) is not None}
 
 
-def _open(answer: dict, fields: Iterable[str]) -> dict:
-    fernet = _fernet()
+def _open(answer: dict, fields: Iterable[str], fernet: Any) -> dict:
     return answer | {f: fernet.decrypt(answer[f].encode()).decode() for f in fields if answer.get(f) is not None}
 
 
@@ -60,12 +58,14 @@ def once(key: str, body: dict, run: Callable[[], dict], context: Any, *, sealed:
     if context is not None:
         config.register_lambda_context(context)
 
+    fernet = _fernet() if sealed else None  # the keys derived once, for the seal and the opening
+
     @idempotent_function(data_keyword_argument="request", persistence_store=store.idempotency_store(), config=config)
     def first(request: dict) -> dict:
-        return _seal(run(), sealed)
+        return _seal(run(), sealed, fernet)
 
     try:
-        return _open(first(request={"key": key, "body": body}), sealed)
+        return _open(first(request={"key": key, "body": body}), sealed, fernet)
     except IdempotencyValidationError:
         raise IdempotencyKeyConflict() from None
     except IdempotencyAlreadyInProgressError:
