@@ -46,6 +46,7 @@ from .common import (
     percentile,
     progress,
     section_main,
+    stop,
     template,
     token_of,
     wipe_table,
@@ -208,11 +209,7 @@ def run(args) -> tuple[list[Row], dict]:
             if (p + 1) % 5 == 0:
                 progress(f"load: {(p + 1) * PHASE}/{total} authentications each side")
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process, 15)
 
     svc, base = _summary(results["svc"]), _summary(results["bare"])
     for side, answers in results.items():
