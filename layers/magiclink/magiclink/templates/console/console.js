@@ -54,7 +54,11 @@
   }
   let leaving = false;
 
-  async function api(method, path, body) {
+  // A 429 changes nothing on the server, so one with a short Retry-After (a second link for one email
+  // within a second, say) is waited out and sent again, once.
+  const RETRY_AFTER_MAX_S = 5;
+
+  async function api(method, path, body, retried) {
     const headers = { Accept: 'application/json' };
     const init = { method, headers, credentials: 'same-origin', cache: 'no-store' };
     if (method !== 'GET') {
@@ -65,6 +69,11 @@
     let response;
     try { response = await fetch(path, init); } catch (_) {
       throw new ApiError('Could not reach the server. Check your connection and try again.', 0);
+    }
+    const wait = Number(response.headers.get('Retry-After'));
+    if (response.status === 429 && !retried && wait > 0 && wait <= RETRY_AFTER_MAX_S) {
+      await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+      return api(method, path, body, true);
     }
     let data = null;
     try { data = await response.json(); } catch (_) { /* not JSON (e.g. a gateway error page) */ }
