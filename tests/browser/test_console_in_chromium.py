@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -22,7 +23,8 @@ def _cell(browser, email: str, name: str) -> str:
 
 
 def test_an_admin_manages_readers_in_the_console(browser, live, screenshots):
-    wait = WebDriverWait(browser, 10)
+    # The table is redrawn after each change: a row found just before a redraw is looked up again
+    wait = WebDriverWait(browser, 10, ignored_exceptions=(StaleElementReferenceException,))
     # Sign in as the admin through the emailed link (what `make admin` sets up)
     admin = {"email": "owner@example.com", "role": "admin", "invite_magic_link_url": f"{live}/console/callback"}
     request("POST", f"{live}/v1/magic_links/email/invite", admin)
