@@ -51,7 +51,7 @@ def _create_clients(services: list[str]) -> list[str]:
     from magiclink import settings, store
 
     settings.get_settings()
-    store._client()
+    store.dynamo.client()
     made = ["dynamodb"]
     if "ses" in services:
         from magiclink import mailer

@@ -25,8 +25,8 @@ def reset_caches() -> None:
     """Each test is a fresh container: settings, cached secrets and clients are rebuilt."""
     settings.get_settings.cache_clear()
     credentials._provider.cache_clear()
-    store._client.cache_clear()
-    store.idempotency_store.cache_clear()
+    store.dynamo.client.cache_clear()
+    store.dynamo.idempotency_store.cache_clear()
     mailer._client.cache_clear()
     signing._client.cache_clear()
     signing.public_key_der.cache_clear()

@@ -1,7 +1,9 @@
 """POST /v1/magic_links/authenticate: spend a magic link and return the user (and session), Stytch-style."""
 
 from magiclink import grants, http, openapi
-from magiclink.models import AuthenticateRequest, AuthenticateResponse, session_of, user_of
+from magiclink.models.mapping import session_of, user_of
+from magiclink.models.requests import AuthenticateRequest
+from magiclink.models.responses import AuthenticateResponse
 
 app = http.make_resolver()
 

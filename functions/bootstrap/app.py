@@ -5,8 +5,8 @@ import json
 import urllib.request
 from typing import Any
 
-from magiclink import grants, links, store
-from magiclink.models import InviteRequest
+from magiclink import grants, links
+from magiclink.models.requests import InviteRequest
 from magiclink.observability import logger
 
 
@@ -14,7 +14,7 @@ def invite_first_admin(email: str) -> str:
     if not email:
         return "no AdminEmail"
     request = InviteRequest(email=email)
-    if store.find_user_id(request.email):
+    if grants.reader_exists(request.email):
         return "already a reader"
     invite = InviteRequest(
         email=email, role="admin", invite_magic_link_url=links.console_callback_url(), invite_expiration_minutes=10080

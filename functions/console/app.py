@@ -8,22 +8,17 @@ from urllib.parse import parse_qs
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from magiclink import clock, console, errors, grants, http, pages, readers, selfservice, store
-from magiclink.mailer import TEMPLATES
-from magiclink.models import (
-    AccessRequestView,
-    ConsoleGrantRequest,
-    ConsoleLinkRequest,
+from magiclink import clock, console, errors, grants, http, listing, pages, selfservice
+from magiclink.models.fields import GrantStatus
+from magiclink.models.items import Reader
+from magiclink.models.mapping import view_of
+from magiclink.models.requests import ConsoleGrantRequest, ConsoleLinkRequest, InviteRequest, ReaderLinkRequest
+from magiclink.models.responses import (
     ConsoleReaderResponse,
     ConsoleRequestsResponse,
-    GrantStatus,
-    InviteRequest,
     ListReadersResponse,
-    Reader,
-    ReaderLinkRequest,
-    iso,
-    view_of,
 )
+from magiclink.resources import CONSOLE_ASSETS
 
 app = http.make_resolver()  # pages, and the API of the page's own script: not in the OpenAPI document
 CONSOLE_CSP = (
@@ -116,7 +111,7 @@ def sign_out():
 def static(name: str):
     if name not in STATIC:
         raise errors.RouteNotFound()
-    body = (TEMPLATES / "console" / name).read_text()
+    body = (CONSOLE_ASSETS / name).read_text()
     return Response(status_code=200, content_type=STATIC[name], body=body, headers={"Cache-Control": "no-cache"})
 
 
@@ -128,7 +123,7 @@ def list_readers(
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> ListReadersResponse:
     _admin(changes=False)
-    page, next_cursor = readers.list_readers(status=status, email_prefix=email, limit=limit, cursor=cursor)
+    page, next_cursor = listing.list_readers(status=status, email_prefix=email, limit=limit, cursor=cursor)
     return ListReadersResponse(
         request_id=http.request_id(app.current_event.raw_event), readers=page, next_cursor=next_cursor
     )
@@ -165,12 +160,7 @@ def revoke(email: str) -> ConsoleReaderResponse:
 @app.get("/console/api/access_requests", include_in_schema=False)
 def access_requests() -> ConsoleRequestsResponse:
     _admin(changes=False)
-    pending = store.pending_access_requests()
-    views = [
-        AccessRequestView(email=r["email"], requested_at=iso(r["requested_at"]), request_count=r["request_count"])
-        for r in pending
-    ]
-    return ConsoleRequestsResponse(requests=views)
+    return ConsoleRequestsResponse(requests=selfservice.pending_requests())
 
 
 @app.post("/console/api/access_requests/<email>/grant", include_in_schema=False)
@@ -183,7 +173,7 @@ def grant_request(email: str) -> ConsoleReaderResponse:
 @app.post("/console/api/access_requests/<email>/dismiss", include_in_schema=False)
 def dismiss_request(email: str) -> dict:
     _admin(changes=True)
-    store.resolve_access_request(http.email_param(email), status="dismissed")
+    selfservice.dismiss_request(http.email_param(email))
     return {}
 
 

@@ -1,7 +1,8 @@
 """POST /v1/magic_links/email/invite and /send: invite (create or renew a grant) or send a login link."""
 
-from magiclink import grants, http, openapi, retries
-from magiclink.models import InviteRequest, InviteResponse, ReaderLinkRequest, SendRequest, SendResponse
+from magiclink import grants, http, idempotency, openapi
+from magiclink.models.requests import InviteRequest, ReaderLinkRequest, SendRequest
+from magiclink.models.responses import InviteResponse, SendResponse
 
 app = http.make_resolver()
 
@@ -27,7 +28,7 @@ def invite(body: InviteRequest) -> InviteResponse:
     key = app.current_event.headers.get("idempotency-key")
     if key is None:
         return InviteResponse.model_validate(_invite(body))
-    answer = retries.once(
+    answer = idempotency.once(
         key, body.model_dump(mode="json"), lambda: _invite(body), app.lambda_context, sealed=("magic_link_url",)
     )
     return InviteResponse.model_validate(answer)

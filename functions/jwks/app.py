@@ -2,7 +2,7 @@
 
 from magiclink import errors, http, openapi, sessions
 from magiclink.credentials import project_credentials
-from magiclink.models import JwksResponse
+from magiclink.models.responses import JwksResponse
 
 app = http.make_resolver()
 

@@ -4,15 +4,11 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from magiclink import clock, grants, http, openapi, readers
-from magiclink.models import (
-    GrantStatus,
-    ListReadersResponse,
-    ReaderLinkRequest,
-    ReaderLinkResponse,
-    ReaderResponse,
-    view_of,
-)
+from magiclink import clock, grants, http, listing, openapi
+from magiclink.models.fields import GrantStatus
+from magiclink.models.mapping import view_of
+from magiclink.models.requests import ReaderLinkRequest
+from magiclink.models.responses import ListReadersResponse, ReaderLinkResponse, ReaderResponse
 
 app = http.make_resolver()
 _EMAIL = Annotated[str, Path(json_schema_extra={"format": "email"}, description="The reader's email")]
@@ -29,7 +25,7 @@ def list_readers(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> ListReadersResponse:
-    page, next_cursor = readers.list_readers(status=status, email_prefix=email, limit=limit, cursor=cursor)
+    page, next_cursor = listing.list_readers(status=status, email_prefix=email, limit=limit, cursor=cursor)
     return ListReadersResponse(request_id=_request_id(), readers=page, next_cursor=next_cursor)
 
 

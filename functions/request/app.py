@@ -7,7 +7,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import ValidationError
 
 from magiclink import errors, http, openapi, pages, selfservice
-from magiclink.models import RequestLinkRequest, RequestLinkResponse
+from magiclink.models.requests import RequestLinkRequest
+from magiclink.models.responses import RequestLinkResponse
 
 app = http.make_resolver()
 

@@ -1,7 +1,8 @@
 """POST /v1/magic_links/email/revoke_invite: end a pending invite; its links stop working."""
 
 from magiclink import grants, http, openapi
-from magiclink.models import RevokeInviteRequest, RevokeInviteResponse
+from magiclink.models.requests import RevokeInviteRequest
+from magiclink.models.responses import RevokeInviteResponse
 
 app = http.make_resolver()
 

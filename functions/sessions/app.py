@@ -1,14 +1,9 @@
 """POST /v1/sessions/authenticate and /v1/sessions/revoke (HTTP Basic), Stytch-style."""
 
 from magiclink import http, openapi, sessions
-from magiclink.models import (
-    SessionsAuthenticateRequest,
-    SessionsAuthenticateResponse,
-    SessionsRevokeRequest,
-    SessionsRevokeResponse,
-    session_of,
-    user_of,
-)
+from magiclink.models.mapping import session_of, user_of
+from magiclink.models.requests import SessionsAuthenticateRequest, SessionsRevokeRequest
+from magiclink.models.responses import SessionsAuthenticateResponse, SessionsRevokeResponse
 
 app = http.make_resolver()
 

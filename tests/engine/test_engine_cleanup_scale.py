@@ -36,7 +36,7 @@ def test_cleanup_reads_only_what_it_has_work_for(api, functions, clock, aws_call
     import boto3
 
     from magiclink import store
-    from magiclink.models import Reader
+    from magiclink.models.items import Reader
 
     client = boto3.client("dynamodb")
     table = stack_table()
@@ -56,7 +56,7 @@ def test_cleanup_reads_only_what_it_has_work_for(api, functions, clock, aws_call
         )
         for i in range(10_000)
     ]
-    _batch_put(client, table, [store._to_item(r) for r in live])
+    _batch_put(client, table, [store.codec.to_item(r) for r in live])
     for i in range(50):  # 50 revoked invites, past retention after the clock moves
         api.invite(f"gone{i:02d}@example.com", delivery="none")
         api.revoke(f"gone{i:02d}@example.com")

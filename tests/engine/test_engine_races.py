@@ -14,7 +14,7 @@ from engine_support import describe, pointer_item, reader_item
 from support import last_token, table_items, token_of
 
 from magiclink import grants, http
-from magiclink.models import AuthenticateRequest, InviteRequest
+from magiclink.models.requests import AuthenticateRequest, InviteRequest
 
 AUTHENTICATIONS = 100
 INVITES = 50

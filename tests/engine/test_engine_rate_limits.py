@@ -12,7 +12,7 @@ import pytest
 from engine_support import describe, item
 
 from magiclink import grants, http
-from magiclink.models import InviteRequest, ReaderLinkRequest
+from magiclink.models.requests import InviteRequest, ReaderLinkRequest
 
 CALLERS = 30
 

@@ -126,7 +126,7 @@ def test_dynamodb_throttling_that_outlasts_the_retries_is_a_503_with_retry_after
         raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "UpdateItem")
 
     with monkeypatch.context() as patched:
-        patched.setattr(store._client(), "update_item", throttled)
+        patched.setattr(store.dynamo.client(), "update_item", throttled)
         reply = api.authenticate(token)
 
     assert reply.status == 503 and reply.body["error_type"] == "service_unavailable"

@@ -132,7 +132,7 @@ def test_a_reader_revived_after_the_index_was_read_survives_and_the_batch_goes_o
         api.revoke(email)
     clock.advance(31 * 86400)
 
-    real = store.expired_items
+    real = store.expiry.expired_items
 
     def read_then_revive(bucket, *, now):
         found = list(real(bucket, now=now))
@@ -140,7 +140,7 @@ def test_a_reader_revived_after_the_index_was_read_survives_and_the_batch_goes_o
             api.invite("b@example.com", delivery="none")  # re-invited between the index read and the delete
         return iter(found)
 
-    monkeypatch.setattr(store, "expired_items", read_then_revive)
+    monkeypatch.setattr(store.expiry, "expired_items", read_then_revive)
     result = cleanup.run()
 
     assert result["found"] == 3 and result["deleted"] == 2

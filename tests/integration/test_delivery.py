@@ -127,7 +127,7 @@ def test_the_delivery_of_a_superseded_link_is_not_recorded_on_the_new_one(api, o
     api.new_link("ada@example.com")
     new = _stored()
 
-    assert store.mark_delivery(new["user_id"]["S"], old_hash, at=1, error="email_delivery_failed") is False
+    assert store.links.mark_delivery(new["user_id"]["S"], old_hash, at=1, error="email_delivery_failed") is False
     assert _reader(api)["link_delivery"] == "sent"
 
 
@@ -138,7 +138,7 @@ def test_an_email_that_went_out_is_answered_200_even_if_its_mark_cannot_be_writt
     def throttled(*_, **__):
         raise ServiceUnavailable(headers={"Retry-After": "1"})
 
-    monkeypatch.setattr(store, "mark_delivery", throttled)
+    monkeypatch.setattr(store.links, "mark_delivery", throttled)
 
     reply = api.invite()
 

@@ -146,7 +146,7 @@ def test_counters_expire_with_their_window(api, frozen):
 def test_counting_that_keeps_colliding_with_other_transactions_is_retried_then_503(api, outbox, frozen, monkeypatch):
     from magiclink import store
 
-    real = store._client()
+    real = store.dynamo.client()
     attempts = []
 
     class Colliding:
@@ -162,11 +162,11 @@ def test_counting_that_keeps_colliding_with_other_transactions_is_retried_then_5
         def __getattr__(self, name):
             return getattr(real, name)
 
-    monkeypatch.setattr(store, "_client", functools.cache(Colliding))
+    monkeypatch.setattr(store.dynamo, "client", functools.cache(Colliding))
     monkeypatch.setattr(time, "sleep", lambda _: None)
 
     reply = api.invite("ada@example.com")
 
     assert reply.status == 503 and reply.headers["Retry-After"] == "1"
-    assert len(attempts) == store._CONFLICT_ATTEMPTS
+    assert len(attempts) == store.dynamo.CONFLICT_ATTEMPTS
     assert outbox.messages() == []

@@ -298,7 +298,7 @@ def _run_every_flow(api, outbox, clock, configure, functions, monkeypatch, trail
         raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "UpdateItem")
 
     with monkeypatch.context() as patched:
-        patched.setattr(store._client(), "update_item", throttled)
+        patched.setattr(store.dynamo.client(), "update_item", throttled)
         assert api.authenticate(fresh).status == 503
     assert api.authenticate(fresh, session_duration_minutes=60).status == 200  # nothing was spent
     stored |= _stored_hashes()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from magiclink.models import InviteRequest, normalize_email, normalize_locale
+from magiclink.models.fields import normalize_email, normalize_locale
+from magiclink.models.requests import InviteRequest
 
 
 @pytest.mark.parametrize(
@@ -83,7 +84,7 @@ def test_invite_limits(fields):
 
 
 def test_secrets_in_request_models_stay_out_of_their_repr():
-    from magiclink.models import AuthenticateRequest, SessionsRevokeRequest
+    from magiclink.models.requests import AuthenticateRequest, SessionsRevokeRequest
 
     request = AuthenticateRequest(token="t" * 40, session_token="s" * 40, session_jwt="j" * 40, code_verifier="v" * 43)
     revoke = SessionsRevokeRequest(session_token="s" * 40, session_jwt="j" * 40)

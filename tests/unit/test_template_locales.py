@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from magiclink.mailer import TEMPLATES
+from magiclink.resources import TEMPLATES
 
 LANG = {"en": "en", "es": "es", "fr": "fr", "pt-br": "pt-BR"}
 # Email locales are the folders named like a language tag; templates/pages holds the web pages, not an email locale.

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from aws_lambda_powertools.metrics import MetricUnit
 
 from . import clock, store
-from .models import Reader
+from .models.items import Reader
 from .observability import logger, metrics
 from .settings import get_settings
 
@@ -19,7 +19,7 @@ _SAFETY_SECONDS = 10  # stop a pass this long before the function's timeout
 def _buckets(now: int) -> list[str]:
     lookback = get_settings().cleanup_lookback_days
     today = datetime.fromtimestamp(now, UTC)
-    return [store.expiry_bucket(int((today - timedelta(days=d)).timestamp())) for d in range(lookback, -1, -1)]
+    return [store.dynamo.expiry_bucket(int((today - timedelta(days=d)).timestamp())) for d in range(lookback, -1, -1)]
 
 
 def _settle(reader: Reader, due_at: int, now: int) -> str:
@@ -27,11 +27,11 @@ def _settle(reader: Reader, due_at: int, now: int) -> str:
     status = reader.grant_status_at(now)
     pending_link_over = status == "pending" and reader.link_expires_at is not None and reader.link_expires_at <= now
     if status == "expired" or pending_link_over:
-        done = store.settle(reader, due_at, now=now, expire=True, next_due=None)
+        done = store.expiry.settle(reader, due_at, now=now, expire=True, next_due=None)
         return "expired" if done else "skipped"
     times = (reader.access_expires_at, reader.link_expires_at, *(e.expires_at for e in reader.sessions.values()))
     ahead = [t for t in times if t is not None and t > now]
-    done = store.settle(reader, due_at, now=now, expire=False, next_due=min(ahead) if ahead else None)
+    done = store.expiry.settle(reader, due_at, now=now, expire=False, next_due=min(ahead) if ahead else None)
     return "rescheduled" if done else "skipped"
 
 
@@ -52,10 +52,10 @@ def run(now: int | None = None, *, time_left: Callable[[], float] | None = None)
             counts["stopped_early"] = 1
             break
         # Deletions first: a reader deleted here is not settled below (its due time is its deletion).
-        expired = list(store.expired_items(bucket, now=now))
+        expired = list(store.expiry.expired_items(bucket, now=now))
         counts["found"] += len(expired)
-        counts["deleted"] += store.delete_expired(expired, now=now)
-        for reader, due_at in store.due_readers(bucket, now=now):
+        counts["deleted"] += store.expiry.delete_expired(expired, now=now)
+        for reader, due_at in store.expiry.due_readers(bucket, now=now):
             counts[_settle(reader, due_at, now)] += 1
     for name in ("expired", "deleted"):
         metrics.add_metric(name=f"Cleanup{name.capitalize()}", unit=MetricUnit.Count, value=counts[name])

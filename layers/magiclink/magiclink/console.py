@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from . import clock, grants, limits, sessions, store
 from .credentials import token_key
 from .errors import SessionNotFound
-from .models import AuthenticateRequest, Reader, ReaderLinkRequest
+from .models.items import Reader
+from .models.requests import AuthenticateRequest, ReaderLinkRequest
 from .settings import get_settings
 
 COOKIE = "ml_console"
@@ -53,7 +54,7 @@ def admin_of(session_token: str | None) -> Admin:
     reader, _ = sessions.current(ref, session_token, clock.now())
     if reader.role != ADMIN_ROLE:
         raise NotAdmin()
-    session_id = sessions.session_id(ref.user_uuid, ref.sid)
+    session_id = sessions.format_session_id(ref.user_uuid, ref.sid)
     return Admin(reader, session_id, csrf_token(session_id))
 
 
@@ -67,8 +68,8 @@ def request_sign_in(email: str, source_ip: str | None = None) -> None:
     Every attempt counts against the rate limits, admin or not, as a public request does (TooManyRequests).
     """
     limits.take(clock.now(), email=email, ip=source_ip)
-    user_id = store.find_user_id(email)
-    reader = store.get_reader(user_id) if user_id else None
+    user_id = store.reader.find_user_id(email)
+    reader = store.reader.get_reader(user_id) if user_id else None
     if reader is None or reader.role != ADMIN_ROLE or reader.grant_status_at(clock.now()) not in ("pending", "active"):
         return
     from .links import console_callback_url
@@ -89,4 +90,4 @@ def sign_in(token: str) -> tuple[str, bool]:
 def sign_out(session_token: str | None) -> None:
     ref = sessions.locate_token(session_token or "")
     if ref is not None:
-        store.remove_sessions(sessions.project_credentials().user_id(ref.user_uuid), [ref.sid])
+        store.reader.remove_sessions(sessions.project_credentials().user_id(ref.user_uuid), [ref.sid])

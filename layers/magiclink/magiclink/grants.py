@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -30,9 +30,12 @@ from .errors import (
     TooManyRequests,
     UnableToAuthMagicLink,
 )
-from .models import AuthenticateRequest, HistoryEvent, InviteRequest, Reader, ReaderLinkRequest, SessionEntry
+from .models.items import HistoryEvent, Reader, SessionEntry
+from .models.requests import AuthenticateRequest, InviteRequest, ReaderLinkRequest
 from .observability import logger, metrics
 from .settings import get_settings
+from .store.dynamo import ConditionFailed
+from .store.links import LinkIssue
 
 DEFAULT_INVITE_TEMPLATE = "invite"
 LOGIN_TEMPLATE = "login"
@@ -47,7 +50,7 @@ class Invited:
 
 
 def _reader_id(email: str) -> str:
-    user_id = store.find_user_id(email)
+    user_id = store.reader.find_user_id(email)
     if user_id is None:
         raise EmailNotFound()
     return user_id
@@ -84,7 +87,7 @@ def _record_delivery(reader: Reader, **outcome: str) -> None:
     """Mark the link sent or failed. The caller must hear what became of the email whatever the table
     says: a mark that cannot be written leaves the link `sending`, which reads as not delivered later."""
     try:
-        store.mark_delivery(reader.user_id, reader.link_hash or "", at=clock.now(), **outcome)
+        store.links.mark_delivery(reader.user_id, reader.link_hash or "", at=clock.now(), **outcome)
     except ServiceError:
         logger.warning("link delivery not recorded", extra={"outcome": "failed" if "error" in outcome else "sent"})
 
@@ -147,19 +150,19 @@ def _issue(request: InviteRequest, target: str, now: int, by: str) -> tuple[Read
             reader, token = _new_reader(request, {**terms, **grant, **options}, key, now, by)
             try:
                 counters = [] if counted else limits.counters(now, email=request.email)
-                store.create_reader(reader, now=now, replaces_user_id=stale, counters=counters)
+                store.reader.create_reader(reader, now=now, replaces_user_id=stale, counters=counters)
                 return reader, token, False
-            except store.LimitReached as reached:
+            except store.counters.LimitReached as reached:
                 raise limits.refusal(reached, now) from None
-            except store.EmailTaken as taken:
+            except store.reader.EmailTaken as taken:
                 user_id = taken.user_id  # None: the claim failed for a reason it did not say; go again
                 continue
         if not counted:
             limits.take(now, email=request.email)
             counted = True
         token = tokens.new_token(_user_uuid(user_id))
-        link = dict(
-            terms,
+        link = LinkIssue(
+            **terms,
             now=now,
             link_hash=tokens.token_hash(key, token),
             grant=grant,
@@ -169,12 +172,13 @@ def _issue(request: InviteRequest, target: str, now: int, by: str) -> tuple[Read
             delivery=request.delivery,
         )
         try:
-            return store.reissue_link(user_id, renew=False, **link), token, False
-        except store.ConditionFailed as failed:
+            return store.links.reissue_link(user_id, link), token, False
+        except ConditionFailed as failed:
             if failed.item is not None and failed.item.email_status == "bounced" and not request.force:
                 raise EmailBounced() from None
             if failed.item is not None:  # revoked or expired: renew the grant
-                return store.reissue_link(user_id, renew=True, event="renewed", **link), token, True
+                renewal = replace(link, renew=True, event="renewed")
+                return store.links.reissue_link(user_id, renewal), token, True
         # The pointer outlived its reader (a revoked invite being cleaned up): claim the email afresh.
         stale, user_id = user_id, None
     raise ServiceUnavailable("Too many concurrent invites for this email; retry.", headers={"Retry-After": "1"})
@@ -319,7 +323,7 @@ def authenticate(request: AuthenticateRequest, *, session_minutes: int | None = 
         )
         new_session = (sid, entry)
     try:
-        reader = store.consume_link(
+        reader = store.links.consume_link(
             user_id,
             link_hashes,
             now=now,
@@ -329,7 +333,7 @@ def authenticate(request: AuthenticateRequest, *, session_minutes: int | None = 
             new_session=new_session,
             extend_session=extend,
         )
-    except store.ConditionFailed as failed:
+    except ConditionFailed as failed:
         metrics.add_metric(name="AuthenticationsRefused", unit=MetricUnit.Count, value=1)
         logger.append_keys(user_id=user_id)
         refusal = _refusal(failed.item, request, link_hashes, now)
@@ -341,7 +345,7 @@ def authenticate(request: AuthenticateRequest, *, session_minutes: int | None = 
     if not sid:
         return Authenticated(reader)
     entry = reader.sessions[sid]
-    full_id = sessions.session_id(user_uuid, sid)
+    full_id = sessions.format_session_id(user_uuid, sid)
     metrics.add_metric(name="SessionsStarted" if new_session else "SessionsExtended", unit=MetricUnit.Count, value=1)
     return Authenticated(reader, entry, full_id, session_token, sessions.sign_jwt(reader, entry, full_id, now))
 
@@ -372,23 +376,24 @@ def send_link(
     target = links.redirect_target(request.magic_link_url)
     token = tokens.new_token(_user_uuid(user_id))
     try:
-        reader = store.reissue_link(
+        reader = store.links.reissue_link(
             user_id,
-            renew=False,
-            now=now,
-            link_hash=tokens.token_hash(token_key(), token),
-            link_expires_at=now + request.link_expiration_minutes * 60,
-            link_reusable=request.reusable,
-            link_url=target,
-            invited_by=by,
-            grant=None,
-            profile={"locale": request.locale} if request.locale else {},
-            not_since=None if cooldown is None else now - cooldown,
-            link_options={"link_code_challenge": code_challenge},  # a challenge belongs to one app flow
-            force=request.force,
-            delivery=request.delivery,
+            LinkIssue(
+                now=now,
+                link_hash=tokens.token_hash(token_key(), token),
+                link_expires_at=now + request.link_expiration_minutes * 60,
+                link_reusable=request.reusable,
+                link_url=target,
+                invited_by=by,
+                grant=None,
+                profile={"locale": request.locale} if request.locale else {},
+                not_since=None if cooldown is None else now - cooldown,
+                link_options={"link_code_challenge": code_challenge},  # a challenge belongs to one app flow
+                force=request.force,
+                delivery=request.delivery,
+            ),
         )
-    except store.ConditionFailed as failed:
+    except ConditionFailed as failed:
         if failed.item is None:
             raise EmailNotFound() from None
         if failed.item.grant_status_at(now) in ("revoked", "expired"):
@@ -408,8 +413,8 @@ def send_link(
 def deactivate_link(email: str, *, by: str) -> Reader:
     """The reader's links stop working; their access stays and they may ask for a new link."""
     try:
-        reader = store.deactivate_link(_reader_id(email), now=clock.now(), by=by)
-    except store.ConditionFailed:
+        reader = store.reader.deactivate_link(_reader_id(email), now=clock.now(), by=by)
+    except ConditionFailed:
         raise EmailNotFound() from None
     logger.append_keys(user_id=reader.user_id, grant_id=reader.grant_id)
     metrics.add_metric(name="LinksDeactivated", unit=MetricUnit.Count, value=1)
@@ -423,8 +428,8 @@ def _revoke(email: str, *, by: str, pending_only: bool) -> tuple[Reader, bool]:
     user_id = _reader_id(email)
     delete_at = now + get_settings().revoked_retention_days * 86400
     try:
-        reader = store.revoke(user_id, now=now, by=by, delete_at=delete_at, pending_only=pending_only)
-    except store.ConditionFailed as failed:
+        reader = store.reader.revoke(user_id, now=now, by=by, delete_at=delete_at, pending_only=pending_only)
+    except ConditionFailed as failed:
         if failed.item is None:
             raise EmailNotFound() from None
         if failed.item.grant_status == "revoked":
@@ -456,3 +461,8 @@ def revoke_access(email: str, *, by: str) -> Reader:
         )
         mailer.send(reader.email, rendered)
     return reader
+
+
+def reader_exists(email: str) -> bool:
+    """Whether the email belongs to a reader already (whatever the state of their grant)."""
+    return store.reader.find_user_id(email) is not None

@@ -15,7 +15,8 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from . import errors
 from .credentials import project_credentials
-from .models import ErrorResponse, normalize_email
+from .models.fields import normalize_email
+from .models.responses import ErrorResponse
 from .observability import logger, metrics, traced
 from .settings import get_settings
 

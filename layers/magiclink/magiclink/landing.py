@@ -11,7 +11,8 @@ from urllib.parse import urlencode
 from . import clock, grants, links, store, tokens
 from .credentials import project_credentials, token_keys
 from .errors import MagicLinkNotFound, UnableToAuthMagicLink
-from .models import AuthenticateRequest, Reader
+from .models.items import Reader
+from .models.requests import AuthenticateRequest
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ def inspect(token: str) -> Link:
     user_uuid = tokens.locate(token)
     if user_uuid is None:
         return Link(None, False)
-    reader = store.get_reader(project_credentials().user_id(user_uuid))
+    reader = store.reader.get_reader(project_credentials().user_id(user_uuid))
     if reader is None:
         return Link(None, False)
     return Link(reader, reader.link_usable(tokens.token_hashes(token_keys(), token), clock.now()))

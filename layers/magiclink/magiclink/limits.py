@@ -41,26 +41,26 @@ def _network(ip: str) -> str:
     return str(address)
 
 
-def counters(now: int, *, email: str, ip: str | None = None) -> list[store.Counter]:
+def counters(now: int, *, email: str, ip: str | None = None) -> list[store.counters.Counter]:
     """The counters one link for `email` (asked for from `ip` on the public endpoint) counts against."""
     settings = get_settings()
     start = now - now % WINDOW
-    chosen = [store.Counter(f"email#{email}", start, WINDOW, settings.email_links_per_hour, EMAIL_SPACING)]
+    chosen = [store.counters.Counter(f"email#{email}", start, WINDOW, settings.email_links_per_hour, EMAIL_SPACING)]
     if ip:
-        chosen.append(store.Counter(f"ip#{_network(ip)}", start, WINDOW, settings.ip_requests_per_hour))
-    chosen.append(store.Counter("project", start, WINDOW, settings.project_links_per_hour))
+        chosen.append(store.counters.Counter(f"ip#{_network(ip)}", start, WINDOW, settings.ip_requests_per_hour))
+    chosen.append(store.counters.Counter("project", start, WINDOW, settings.project_links_per_hour))
     return chosen
 
 
 def take(now: int, *, email: str, ip: str | None = None) -> None:
     """Count one link against each limit; TooManyRequests (429, Retry-After) when any is spent."""
     try:
-        store.count(counters(now, email=email, ip=ip), now=now)
-    except store.LimitReached as reached:
+        store.counters.count(counters(now, email=email, ip=ip), now=now)
+    except store.counters.LimitReached as reached:
         raise refusal(reached, now) from None
 
 
-def refusal(reached: store.LimitReached, now: int) -> TooManyRequests:
+def refusal(reached: store.counters.LimitReached, now: int) -> TooManyRequests:
     counter = reached.counter
     if reached.hits >= counter.limit:
         wait = counter.start + counter.window - now

@@ -7,7 +7,6 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from functools import cache
-from pathlib import Path
 
 import boto3
 from botocore.config import Config
@@ -15,9 +14,9 @@ from botocore.exceptions import ClientError
 
 from . import durations
 from .errors import EmailDeliveryFailed, EmailRejected, EmailThrottled, InvalidTemplateId
+from .resources import TEMPLATES
 from .settings import get_settings
 
-TEMPLATES = Path(__file__).with_name("templates")
 _REJECTED = {"MessageRejected", "MailFromDomainNotVerifiedException", "AccountSuspendedException"}
 _THROTTLED = {"Throttling", "ThrottlingException", "TooManyRequestsException", "LimitExceededException"}
 

@@ -11,7 +11,7 @@ import json
 from aws_lambda_powertools.metrics import MetricUnit
 
 from . import clock, store
-from .models import normalize_email
+from .models.fields import normalize_email
 from .observability import logger, metrics
 
 
@@ -36,13 +36,13 @@ def handle(sns_records: list[dict]) -> dict[str, int]:
         for address in _recipients(event, kind):
             counts[status] += 1
             try:
-                user_id = store.find_user_id(normalize_email(address))
+                user_id = store.reader.find_user_id(normalize_email(address))
             except ValueError:
                 user_id = None
             if user_id is None:
                 counts["unknown"] += 1
                 continue
-            counts["marked"] += store.set_email_status(user_id, status, at=now)
+            counts["marked"] += store.reader.set_email_status(user_id, status, at=now)
     metrics.add_metric(name="EmailsBounced", unit=MetricUnit.Count, value=counts["bounced"])
     metrics.add_metric(name="EmailsComplained", unit=MetricUnit.Count, value=counts["complained"])
     logger.info("mail events", extra=counts)

@@ -11,7 +11,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from . import errors
-from .models import ErrorResponse
+from .models.responses import ErrorResponse
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from .mailer import TEMPLATES
+from .resources import PAGE_TEMPLATES
 from .settings import get_settings
 
 
@@ -12,7 +12,7 @@ from .settings import get_settings
 def _environment():
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-    return Environment(loader=FileSystemLoader(TEMPLATES / "pages"), autoescape=True, undefined=StrictUndefined)
+    return Environment(loader=FileSystemLoader(PAGE_TEMPLATES), autoescape=True, undefined=StrictUndefined)
 
 
 def render(page: str, **context: object) -> str:

@@ -20,7 +20,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from . import clock, grants, limits, mailer, store
 from .credentials import token_key, token_keys
 from .errors import EmailBounced, EmailNotFound, GrantNotActive, TooManyRequests
-from .models import InviteRequest, ReaderLinkRequest, RequestLinkRequest
+from .models.mapping import access_request_view_of
+from .models.requests import InviteRequest, ReaderLinkRequest, RequestLinkRequest
+from .models.responses import AccessRequestView
 from .observability import logger, metrics
 from .settings import get_settings
 
@@ -72,7 +74,7 @@ def grant_link_valid(email: str, expires: int, signature: str) -> bool:
 def _stranger(email: str, now: int) -> str:
     """Record the request and tell the owner; returns the outcome. Raises TooManyRequests in the cooldown."""
     settings = get_settings()
-    recorded = store.record_access_request(
+    recorded = store.access_requests.record(
         email,
         now=now,
         not_since=now - settings.request_cooldown_seconds,
@@ -133,5 +135,15 @@ def request_link(request: RequestLinkRequest, *, source_ip: str | None = None) -
 def grant_request(email: str) -> grants.Invited:
     """The owner confirmed: invite the requester (a reader, access without expiry), emailing them a link."""
     invited = grants.invite(InviteRequest(email=email), by="owner")
-    store.resolve_access_request(email, status="granted")
+    store.access_requests.resolve(email, status="granted")
     return invited
+
+
+def pending_requests() -> list[AccessRequestView]:
+    """Strangers' requests still waiting for the owner, in email order."""
+    return [access_request_view_of(record) for record in store.access_requests.pending()]
+
+
+def dismiss_request(email: str) -> None:
+    """The owner declined: the request is marked dismissed (and kept until its retention passes)."""
+    store.access_requests.resolve(email, status="dismissed")

@@ -24,7 +24,7 @@ from functools import cache
 from . import clock, signing, store
 from .credentials import project_credentials, token_key, token_keys
 from .errors import BadRequest, InvalidSessionJwt, SessionNotFound
-from .models import Reader, SessionEntry
+from .models.items import Reader, SessionEntry
 from .settings import get_settings
 
 JWT_LIFETIME_SECONDS = 5 * 60  # as Stytch's
@@ -68,7 +68,8 @@ def session_hashes(session_token: str) -> list[str]:
     return [session_hash(session_token, key) for key in token_keys()]
 
 
-def session_id(user_uuid: uuid.UUID, sid: str) -> str:
+def format_session_id(user_uuid: uuid.UUID, sid: str) -> str:
+    """Stytch's session id: `session-<environment>-<user uuid>-<sid>`."""
     return f"session-{project_credentials().environment}-{user_uuid}-{sid}"
 
 
@@ -215,7 +216,7 @@ def _user_id(ref: SessionRef) -> str:
 
 def current(ref: SessionRef, session_token: str | None, now: int) -> tuple[Reader, SessionEntry]:
     """The reader and their live session `ref` (checked against the token's hash when one is given)."""
-    reader = store.get_reader(_user_id(ref))
+    reader = store.reader.get_reader(_user_id(ref))
     if reader is None:
         raise SessionNotFound()
     hashes = session_hashes(session_token) if session_token else None
@@ -240,33 +241,33 @@ def authenticate_session(
         claims = None if custom_claims is None else json.dumps(custom_claims, separators=(",", ":"))
         expires_at = now + minutes * 60 if minutes else entry.expires_at
         try:
-            reader = store.extend_session(
+            reader = store.reader.extend_session(
                 reader.user_id, ref.sid, entry.h, now=now, expires_at=expires_at, claims_json=claims
             )
-        except store.ConditionFailed:
+        except store.dynamo.ConditionFailed:
             raise SessionNotFound() from None
         entry = reader.sessions[ref.sid]
     expired = [sid for sid, other in reader.sessions.items() if other.expires_at <= now]
     if expired:
-        store.remove_sessions(reader.user_id, expired, only_if_present=False)
-    full_id = session_id(ref.user_uuid, ref.sid)
+        store.reader.remove_sessions(reader.user_id, expired, only_if_present=False)
+    full_id = format_session_id(ref.user_uuid, ref.sid)
     return Current(reader, entry, full_id, session_token or "", sign_jwt(reader, entry, full_id, now))
 
 
-def revoke_session(session_id_: str | None, session_token: str | None, session_jwt: str | None) -> None:
+def revoke_session(session_id: str | None, session_token: str | None, session_jwt: str | None) -> None:
     """End one session at once (its token and every JWT it issued stop authenticating)."""
-    if session_id_:
-        ref = parse_session_id(session_id_)
+    if session_id:
+        ref = parse_session_id(session_id)
         if ref is None:
             raise SessionNotFound()
     else:
         ref = _ref_of(session_token, session_jwt)
     if session_token:
-        reader = store.get_reader(_user_id(ref))
+        reader = store.reader.get_reader(_user_id(ref))
         if reader is None:
             raise SessionNotFound()
         entry = reader.sessions.get(ref.sid)
         if entry is None or not any(hmac.compare_digest(entry.h, h) for h in session_hashes(session_token)):
             raise SessionNotFound()
-    if not store.remove_sessions(_user_id(ref), [ref.sid]):
+    if not store.reader.remove_sessions(_user_id(ref), [ref.sid]):
         raise SessionNotFound()

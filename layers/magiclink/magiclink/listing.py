@@ -11,7 +11,9 @@ import json
 from . import clock, store
 from .credentials import token_key
 from .errors import InvalidCursor
-from .models import GrantStatus, ReaderView, view_of
+from .models.fields import GrantStatus
+from .models.mapping import view_of
+from .models.responses import ReaderView
 
 # What each status filter means, as of :now (a live grant past its access expiry counts as expired).
 _STATUS_FILTERS: dict[str, tuple[str, dict]] = {
@@ -73,7 +75,7 @@ def list_readers(
     expression, values = _STATUS_FILTERS[status] if status else (None, {})
     if expression:
         values = values | {"now": now}
-    readers, last_key = store.list_readers(
+    readers, last_key = store.reader.list_readers(
         email_prefix=prefix, filter_expression=expression, filter_values=values, limit=limit, start=start
     )
     return [view_of(r, now) for r in readers], encode_cursor(last_key, filters) if last_key else None

@@ -60,7 +60,9 @@ def once(key: str, body: dict, run: Callable[[], dict], context: Any, *, sealed:
 
     fernet = _fernet() if sealed else None  # the keys derived once, for the seal and the opening
 
-    @idempotent_function(data_keyword_argument="request", persistence_store=store.idempotency_store(), config=config)
+    @idempotent_function(
+        data_keyword_argument="request", persistence_store=store.dynamo.idempotency_store(), config=config
+    )
     def first(request: dict) -> dict:
         return _seal(run(), sealed, fernet)
 

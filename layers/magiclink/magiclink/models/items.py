@@ -1,0 +1,141 @@
+"""The stored items and their state rules: a reader (user, grant, current link, sessions, history) as
+one DynamoDB item, and what its state is at a given time."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from .fields import Attributes, GrantStatus, HistoryEventName, LinkDelivery, LinkState, Metadata, Name, UserStatus, iso
+
+# How long a link may stay "sending" (written, its email not yet handed to SES) before it counts as not
+# delivered: longer than any function's timeout, so only a send that died on the way is left there.
+DELIVERY_GRACE_SECONDS = 120
+
+
+class HistoryEvent(BaseModel):
+    at: int
+    event: HistoryEventName
+    by: str | None = None
+
+
+class SessionEntry(BaseModel):
+    """One session, as kept in its reader's item (`sessions.<sid>`); `h` is the token's keyed hash."""
+
+    h: str
+    started_at: int
+    last_accessed_at: int
+    expires_at: int
+    authenticated_at: int
+    ip_address: str = ""
+    user_agent: str = ""
+    custom_claims_json: str = "{}"
+
+    @property
+    def custom_claims(self) -> Metadata:
+        return json.loads(self.custom_claims_json)
+
+    def started_at_iso(self) -> str:
+        return iso(self.started_at)
+
+    def last_accessed_at_iso(self) -> str:
+        return iso(self.last_accessed_at)
+
+    def expires_at_iso(self) -> str:
+        return iso(self.expires_at)
+
+    def attributes(self) -> dict[str, str]:
+        return {"ip_address": self.ip_address, "user_agent": self.user_agent}
+
+    def factors(self, reader: Reader) -> list[dict[str, Any]]:
+        return [
+            {
+                "type": "magic_link",
+                "delivery_method": "email",
+                "last_authenticated_at": iso(self.authenticated_at),
+                "email_factor": {"email_id": reader.email_id, "email_address": reader.email},
+            }
+        ]
+
+
+class Reader(BaseModel):
+    """One reader: the user, their grant, and their current link (only its hash). One DynamoDB item."""
+
+    user_id: str
+    email_id: str
+    email: str
+    name: Name = Name()
+    user_status: UserStatus = "pending"
+    created_at: int
+    locale: str = "en"
+    trusted_metadata: Metadata = {}
+    untrusted_metadata: Metadata = {}
+    grant_id: str
+    role: str = "reader"
+    grant_status: GrantStatus = "pending"
+    invited_at: int
+    invited_by: str
+    inviter_name: str | None = None
+    access_expires_at: int | None = None
+    last_authenticated_at: int | None = None
+    authentication_count: int = 0
+    revoked_at: int | None = None
+    revoked_by: str | None = None
+    link_hash: str | None = None
+    link_issued_at: int | None = None
+    link_expires_at: int | None = None
+    link_used_at: int | None = None
+    link_reusable: bool = False
+    link_url: str | None = None
+    link_deactivated_at: int | None = None
+    link_code_challenge: str | None = None
+    link_session_minutes: int | None = None
+    link_delivery: Literal["sending", "sent", "failed", "none"] | None = None
+    link_sent_at: int | None = None
+    link_message_id: str | None = None
+    link_delivery_error: str | None = None
+    invite_attributes: Attributes | None = None
+    sessions: dict[str, SessionEntry] = {}
+    last_requested_at: int | None = None
+    history: list[HistoryEvent] = []
+    email_status: Literal["bounced", "complained"] | None = None
+    email_status_at: int | None = None
+
+    def grant_status_at(self, now: int) -> GrantStatus:
+        """The status as of `now`: a live grant past its access expiry is expired even before cleanup says so."""
+        live = self.grant_status in ("pending", "active")
+        if live and self.access_expires_at is not None and self.access_expires_at <= now:
+            return "expired"
+        return self.grant_status
+
+    def link_usable(self, link_hashes: list[str], now: int) -> bool:
+        """Whether one of `link_hashes` (a token's hash under each accepted key) is this reader's current
+        link, and it may still be spent (PKCE and device aside)."""
+        return (
+            self.link_hash is not None
+            and any(hmac.compare_digest(self.link_hash, h) for h in link_hashes)
+            and self.link_state_at(now) == "active"
+            and self.grant_status_at(now) in ("pending", "active")
+        )
+
+    def link_delivery_at(self, now: int) -> LinkDelivery:
+        if self.link_delivery == "none":
+            return "returned"
+        if self.link_delivery == "failed":
+            return "not_delivered"
+        if self.link_delivery == "sending":
+            late = self.link_issued_at is None or now - self.link_issued_at > DELIVERY_GRACE_SECONDS
+            return "not_delivered" if late else "sending"
+        return "sent"
+
+    def link_state_at(self, now: int) -> LinkState:
+        if self.link_hash is None:
+            return "deactivated" if self.link_deactivated_at or self.revoked_at else "none"
+        if self.link_used_at is not None and not self.link_reusable:
+            return "used"
+        if self.link_expires_at is None or self.link_expires_at <= now:
+            return "expired"
+        return "active"

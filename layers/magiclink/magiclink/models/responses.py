@@ -1,0 +1,176 @@
+"""The responses on the wire (`*Response`), with Stytch's User and Session objects and the reader rows."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from .fields import GrantStatus, LinkDelivery, LinkState, Metadata, Name, UserStatus
+
+
+class StytchResponse(BaseModel):
+    request_id: str
+    status_code: int = 200
+
+
+class InviteResponse(StytchResponse):
+    user_id: str
+    email_id: str
+    grant_id: str
+    grant_renewed: bool = Field(description="True when an expired or revoked grant was renewed")
+    magic_link_url: str | None = Field(default=None, description="Only when delivery is none")
+
+
+class UserEmail(BaseModel):
+    email_id: str
+    email: str
+    verified: bool
+
+
+class User(BaseModel):
+    user_id: str
+    emails: list[UserEmail]
+    status: Literal["pending", "active"]
+    name: Name
+    created_at: str
+    trusted_metadata: Metadata
+    untrusted_metadata: Metadata
+    roles: list[str]
+    is_locked: bool = False
+    phone_numbers: list[Any] = []
+    webauthn_registrations: list[Any] = []
+    providers: list[Any] = []
+    totps: list[Any] = []
+    crypto_wallets: list[Any] = []
+    biometric_registrations: list[Any] = []
+    password: None = None
+
+
+class SessionAttributes(BaseModel):
+    ip_address: str = ""
+    user_agent: str = ""
+
+
+class Session(BaseModel):
+    """Stytch's session object."""
+
+    session_id: str
+    user_id: str
+    started_at: str
+    last_accessed_at: str
+    expires_at: str
+    attributes: SessionAttributes
+    authentication_factors: list[dict[str, Any]]
+    custom_claims: Metadata
+    roles: list[str]
+
+
+class AuthenticateResponse(StytchResponse):
+    user_id: str
+    method_id: str
+    user: User
+    session_token: str = ""
+    session_jwt: str = ""
+    session: Session | None = None
+    reset_sessions: bool = False
+    grant_id: str
+    role: str
+
+
+class RevokeInviteResponse(StytchResponse):
+    pass
+
+
+class SessionsAuthenticateResponse(StytchResponse):
+    session: Session
+    session_token: str
+    session_jwt: str
+    user: User
+
+
+class SessionsRevokeResponse(StytchResponse):
+    pass
+
+
+class JwksResponse(StytchResponse):
+    keys: list[dict[str, Any]]
+
+
+class ReaderView(BaseModel):
+    """One row of GET /v1/readers: the grant, its user and its link state. Times are RFC 3339 UTC."""
+
+    user_id: str
+    email_id: str
+    email: str
+    name: Name
+    role: str
+    status: GrantStatus
+    user_status: UserStatus
+    invited_at: str
+    invited_by: str
+    access_expires_at: str | None
+    link_state: LinkState
+    link_delivery: LinkDelivery = Field(
+        description="sent: SES accepted the email; sending: not yet; not_delivered: the send failed or died on the"
+        " way (a re-link sends a new one); returned: delivery none, the link went back to the caller"
+    )
+    link_expires_at: str | None
+    link_reusable: bool
+    last_authenticated_at: str | None
+    authentication_count: int
+    revoked_at: str | None
+    revoked_by: str | None
+    last_requested_at: str | None
+    email_status: Literal["deliverable", "bounced", "complained"]
+    history: list[dict[str, str | None]]
+
+
+class ListReadersResponse(StytchResponse):
+    readers: list[ReaderView]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
+
+
+class SendResponse(StytchResponse):
+    user_id: str
+    email_id: str
+
+
+class ReaderLinkResponse(StytchResponse):
+    user_id: str
+    email_id: str
+    grant_id: str
+    magic_link_url: str
+    delivery: Literal["email", "none"]
+
+
+class ReaderResponse(StytchResponse):
+    reader: ReaderView
+
+
+class ConsoleReaderResponse(BaseModel):
+    reader: ReaderView
+    magic_link_url: str | None = None
+
+
+class AccessRequestView(BaseModel):
+    email: str
+    requested_at: str
+    request_count: int
+
+
+class ConsoleRequestsResponse(BaseModel):
+    requests: list[AccessRequestView]
+
+
+class RequestLinkResponse(StytchResponse):
+    outcome: Literal["link_sent", "access_requested", "no_access", "accepted"]
+    message_html: str
+
+
+class ErrorResponse(BaseModel):
+    status_code: int
+    request_id: str
+    error_type: str
+    error_message: str
+    error_url: str

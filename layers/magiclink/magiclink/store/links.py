@@ -1,0 +1,228 @@
+"""A reader's link, inside its item: reissue it (one LinkIssue), record what became of its email, and
+spend it (the single-use conditional write that also creates or extends the session)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ..models.items import Reader, SessionEntry
+from .codec import JSON_FIELDS, due, event, from_item
+from .dynamo import applied, conditional_update, expiry_bucket, table, user_key, values
+
+
+@dataclass(frozen=True)
+class LinkIssue:
+    """A new link for an existing reader, and what the invite or re-link that issues it sets.
+
+    `renew` restarts a revoked or expired grant as pending; without it the write applies only to a live
+    grant (pending or active, not past its access expiry) and keeps its status.
+    `link_options` ({link_code_challenge, link_session_minutes}) sets the new link's PKCE challenge and
+    hosted-mode session length (None removes one; a key left out keeps it).
+    `grant` ({role, access_expires_at}) sets the grant's terms (an invite); None keeps them (a re-link).
+    `not_since` also refuses it when the current link was issued after that time (a cooldown).
+    It refuses an address that hard-bounced, unless `force`, which also clears that mark.
+    The new link is `sending` until mark_delivery says what became of its email (`delivery` email),
+    or `none` (returned to the caller).
+    """
+
+    now: int
+    link_hash: str
+    link_expires_at: int
+    link_reusable: bool
+    link_url: str
+    invited_by: str
+    renew: bool = False
+    grant: dict[str, Any] | None = None
+    profile: dict[str, Any] = field(default_factory=dict)
+    event: str = "link_issued"
+    not_since: int | None = None
+    link_options: dict[str, Any] = field(default_factory=dict)
+    force: bool = False
+    delivery: Literal["email", "none"] = "email"
+
+
+def reissue_link(user_id: str, issue: LinkIssue) -> Reader:
+    """Give an existing reader a new link (the old one stops matching) and the issue's terms (see LinkIssue).
+
+    Returns the reader as written; ConditionFailed (with the old item) when it did not apply.
+    """
+    now = issue.now
+    sets = {
+        "link_hash": issue.link_hash,
+        "link_issued_at": now,
+        "link_expires_at": issue.link_expires_at,
+        "link_reusable": issue.link_reusable,
+        "link_url": issue.link_url,
+        "link_delivery": "sending" if issue.delivery == "email" else "none",
+        "invited_at": now,
+        "invited_by": issue.invited_by,
+    }
+    sets.update({k: json.dumps(v, separators=(",", ":")) if k in JSON_FIELDS else v for k, v in issue.profile.items()})
+    removes = ["link_used_at", "link_deactivated_at", "link_sent_at", "link_message_id", "link_delivery_error"]
+    for option, value in issue.link_options.items():
+        if value is None:
+            removes.append(option)
+        else:
+            sets[option] = value
+    grant = issue.grant
+    if grant is not None:
+        sets["role"] = grant["role"]
+        if grant["access_expires_at"] is None:
+            removes.append("access_expires_at")
+        else:
+            sets["access_expires_at"] = grant["access_expires_at"]
+    named = {f"v_{k}": v for k, v in sets.items()} | {"event": event(now, issue.event, issue.invited_by), "empty": []}
+    if issue.renew:
+        sets["grant_status"] = "pending"
+        named["v_grant_status"] = "pending"
+        removes += ["revoked_at", "revoked_by", "ttl", "expiry_bucket"]
+        condition = "attribute_exists(pk)"
+    else:
+        named |= {"pending": "pending", "active": "active", "now": now}
+        condition = (
+            "grant_status IN (:pending, :active)"
+            " AND (attribute_not_exists(access_expires_at) OR access_expires_at > :now)"
+        )
+    if issue.not_since is not None:
+        condition += " AND (attribute_not_exists(link_issued_at) OR link_issued_at <= :not_since)"
+        named["not_since"] = issue.not_since
+    if issue.force:
+        removes += ["email_status", "email_status_at"]
+    else:
+        condition += " AND (attribute_not_exists(email_status) OR email_status <> :bounced)"
+        named["bounced"] = "bounced"
+    due_at = due(issue.link_expires_at, grant["access_expires_at"] if grant else None)
+    sets["due_at"], sets["due_bucket"] = due_at, expiry_bucket(due_at)
+    named |= {"v_due_at": due_at, "v_due_bucket": expiry_bucket(due_at)}
+    names = {f"#{k}": k for k in [*sets, *removes]}
+    update = (
+        "SET "
+        + ", ".join(f"#{k} = :v_{k}" for k in sets)
+        + ", history = list_append(if_not_exists(history, :empty), :event)"
+        + " REMOVE "
+        + ", ".join(f"#{k}" for k in removes)
+    )
+    new = conditional_update(
+        from_item,
+        TableName=table(),
+        Key=user_key(user_id),
+        UpdateExpression=update,
+        ConditionExpression=condition,
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues=values(**named),
+        ReturnValues="ALL_NEW",
+        ReturnValuesOnConditionCheckFailure="ALL_OLD",
+    )
+    return from_item(new)
+
+
+def mark_delivery(user_id: str, link_hash: str, *, at: int, message_id: str | None = None, error: str = "") -> bool:
+    """Record what became of a link's email: sent (SES's message id) or failed (the error type).
+
+    Applies only while that link is the reader's current one (a newer link has its own delivery).
+    """
+    if error:
+        sets = "link_delivery = :failed, link_delivery_error = :error"
+        named: dict[str, Any] = {"failed": "failed", "error": error}
+    else:
+        sets = "link_delivery = :sent, link_sent_at = :at, link_message_id = :id"
+        named = {"sent": "sent", "at": at, "id": message_id or ""}
+    named["h"] = link_hash
+    return applied(
+        TableName=table(),
+        Key=user_key(user_id),
+        UpdateExpression=f"SET {sets}",
+        ConditionExpression="link_hash = :h",
+        ExpressionAttributeValues=values(**named),
+    )
+
+
+def consume_link(
+    user_id: str,
+    link_hashes: list[str],
+    *,
+    now: int,
+    code_challenge: str | None = None,
+    ip_address: str | None = None,
+    user_agent: str | None = None,
+    new_session: tuple[str, SessionEntry] | None = None,
+    extend_session: tuple[str, list[str] | None, int | None] | None = None,
+) -> Reader:
+    """The single-use step: one conditional write that spends the link and activates user and grant,
+    and creates (`new_session`: sid, entry) or extends (`extend_session`: sid, the token's hashes or None
+    for a verified JWT, new expiry or None to keep it)
+    a session in the same write, so a spent link without its session can never be.
+
+    Applies only if the link is the reader's current one, unexpired, unspent (or reusable), the grant
+    is live, the PKCE challenge matches (`code_challenge` is S256 of the verifier; None means the link
+    must have none), and the invite's IP address / user agent match where given.
+    Returns the reader after the write; ConditionFailed (with the old item) otherwise.
+    """
+    sets = [
+        "link_used_at = :now",
+        "user_status = :active",
+        "grant_status = :active",
+        "last_authenticated_at = :now",
+        "authentication_count = if_not_exists(authentication_count, :zero) + :one",
+    ]
+    hash_names = [f":hash{i}" for i in range(len(link_hashes))]  # the token under each accepted key
+    conditions = [
+        f"link_hash IN ({', '.join(hash_names)}) AND link_expires_at > :now",
+        "(attribute_not_exists(link_used_at) OR link_reusable = :true)",
+        "grant_status IN (:pending, :active)",
+        "(attribute_not_exists(access_expires_at) OR access_expires_at > :now)",
+    ]
+    named: dict[str, Any] = {"now": now, "active": "active", "pending": "pending", "zero": 0, "one": 1, "true": True}
+    named |= {name[1:]: h for name, h in zip(hash_names, link_hashes, strict=True)}
+    names: dict[str, str] = {}
+    if code_challenge is None:
+        conditions.append("attribute_not_exists(link_code_challenge)")
+    else:
+        conditions.append("link_code_challenge = :challenge")
+        named["challenge"] = code_challenge
+    if ip_address is not None:
+        conditions.append("invite_attributes.ip_address = :ip")
+        named["ip"] = ip_address
+    if user_agent is not None:
+        conditions.append("invite_attributes.user_agent = :ua")
+        named["ua"] = user_agent
+    if new_session is not None:
+        sid, entry = new_session
+        # A reader with nothing else due is now due when this session ends, so cleanup prunes it.
+        sets += [
+            "sessions.#sid = :session",
+            "due_at = if_not_exists(due_at, :session_ends)",
+            "due_bucket = if_not_exists(due_bucket, :session_bucket)",
+        ]
+        names["#sid"] = sid
+        named |= {
+            "session": entry.model_dump(),
+            "session_ends": entry.expires_at,
+            "session_bucket": expiry_bucket(entry.expires_at),
+        }
+    if extend_session is not None:
+        sid, session_hashes, expires_at = extend_session
+        sets += ["sessions.#sid.last_accessed_at = :now", "sessions.#sid.authenticated_at = :now"]
+        conditions.append("sessions.#sid.expires_at > :now")
+        names["#sid"] = sid
+        if expires_at is not None:
+            sets.append("sessions.#sid.expires_at = :session_expires")
+            named["session_expires"] = expires_at
+        if session_hashes:  # a session_token; a verified session_jwt has proven the session already
+            names_ = [f":session_hash{i}" for i in range(len(session_hashes))]
+            conditions.append(f"sessions.#sid.h IN ({', '.join(names_)})")
+            named |= {name[1:]: h for name, h in zip(names_, session_hashes, strict=True)}
+    request: dict[str, Any] = {
+        "TableName": table(),
+        "Key": user_key(user_id),
+        "UpdateExpression": "SET " + ", ".join(sets),
+        "ConditionExpression": " AND ".join(conditions),
+        "ExpressionAttributeValues": values(**named),
+        "ReturnValues": "ALL_NEW",
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
+    if names:
+        request["ExpressionAttributeNames"] = names
+    return from_item(conditional_update(from_item, **request))

@@ -1,0 +1,207 @@
+"""The reader item (`USER#<user_id>`) and its email pointer (`EMAIL#<email>`): find, read, create,
+revoke, deactivate, list a page, and the sessions kept inside it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..models.items import Reader
+from .codec import event, from_item, to_item
+from .counters import Counter, count_action, refused_counter
+from .dynamo import (
+    EMAIL_INDEX,
+    applied,
+    client,
+    conditional_update,
+    email_key,
+    expiry_bucket,
+    get,
+    table,
+    throttling_as_503,
+    transact,
+    user_key,
+    values,
+)
+
+
+class EmailTaken(Exception):
+    """The email is someone's already: `user_id` is its pointer's user (None if it could not be read)."""
+
+    def __init__(self, user_id: str | None):
+        super().__init__("email taken")
+        self.user_id = user_id
+
+
+def find_user_id(email: str) -> str | None:
+    item = get(email_key(email))
+    return item["user_id"]["S"] if item else None
+
+
+def get_reader(user_id: str) -> Reader | None:
+    item = get(user_key(user_id))
+    return from_item(item) if item else None
+
+
+def create_reader(
+    reader: Reader, *, now: int, replaces_user_id: str | None = None, counters: list[Counter] | None = None
+) -> None:
+    """Write a new reader and claim its email, counting against `counters` in the same transaction.
+
+    EmailTaken (with the pointer's user id) if the email is claimed; LimitReached if a counter refused
+    (nothing is written or counted then). `replaces_user_id` lets the claim take over an email pointer
+    whose reader item is gone (a revoked invite that expiry removed half of).
+    """
+    email_put: dict[str, Any] = {
+        "TableName": table(),
+        "Item": email_key(reader.email) | {"user_id": {"S": reader.user_id}},
+        "ConditionExpression": "attribute_not_exists(pk)",
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
+    if replaces_user_id:
+        email_put["ConditionExpression"] += " OR user_id = :stale"
+        email_put["ExpressionAttributeValues"] = values(stale=replaces_user_id)
+    reader_put = {"TableName": table(), "Item": to_item(reader), "ConditionExpression": "attribute_not_exists(pk)"}
+    counters = counters or []
+    actions = [{"Put": email_put}, {"Put": reader_put}, *(count_action(c, now) for c in counters)]
+
+    def refused(reasons: list[dict]) -> Exception | None:
+        reached = refused_counter(counters, reasons, offset=2)
+        if reached is not None:
+            return reached
+        if any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons[:2]):
+            item = reasons[0].get("Item", {})
+            return EmailTaken(item["user_id"]["S"] if "user_id" in item else None)
+        return None
+
+    transact(actions, refused)
+
+
+def revoke(user_id: str, *, now: int, by: str, delete_at: int, pending_only: bool = False) -> Reader:
+    """Revoke a grant: its link stops matching at once, and the reader is kept until `delete_at` as a record
+    (which is also when cleanup next looks at it).
+
+    `pending_only` limits it to users who never authenticated (Stytch's revoke_invite).
+    Returns the reader after the write; ConditionFailed (with the item as it is) when the grant was
+    already revoked, the user is not pending though `pending_only` asked so, or there is no reader.
+    """
+    condition = "grant_status <> :revoked"
+    named = {
+        "revoked": "revoked",
+        "now": now,
+        "by": by,
+        "delete_at": delete_at,
+        "bucket": expiry_bucket(delete_at),
+        "event": event(now, "revoked", by),
+        "empty": [],
+    }
+    if pending_only:
+        condition += " AND user_status = :pending"
+        named["pending"] = "pending"
+    new = conditional_update(
+        from_item,
+        TableName=table(),
+        Key=user_key(user_id),
+        UpdateExpression=(
+            "SET grant_status = :revoked, revoked_at = :now, revoked_by = :by,"
+            " #ttl = :delete_at, expiry_bucket = :bucket, due_at = :delete_at, due_bucket = :bucket,"
+            " history = list_append(if_not_exists(history, :empty), :event)"
+            " REMOVE link_hash"
+        ),
+        ConditionExpression=f"attribute_exists(pk) AND {condition}",
+        ExpressionAttributeNames={"#ttl": "ttl"},
+        ExpressionAttributeValues=values(**named),
+        ReturnValues="ALL_NEW",
+        ReturnValuesOnConditionCheckFailure="ALL_OLD",
+    )
+    return from_item(new)
+
+
+def deactivate_link(user_id: str, *, now: int, by: str) -> Reader:
+    """The reader's link stops matching; the grant stays. ConditionFailed(None) when there is no reader."""
+    new = conditional_update(
+        TableName=table(),
+        Key=user_key(user_id),
+        UpdateExpression=(
+            "SET link_deactivated_at = :now,"
+            " history = list_append(if_not_exists(history, :empty), :event) REMOVE link_hash"
+        ),
+        ConditionExpression="attribute_exists(pk)",
+        ExpressionAttributeValues=values(now=now, event=event(now, "link_deactivated", by), empty=[]),
+        ReturnValues="ALL_NEW",
+    )
+    return from_item(new)
+
+
+def set_email_status(user_id: str, status: str, *, at: int) -> bool:
+    """Mark the reader's address bounced or complained (a later event of the same kind keeps the first time)."""
+    return applied(
+        TableName=table(),
+        Key=user_key(user_id),
+        UpdateExpression="SET email_status = :status, email_status_at = :at",
+        ConditionExpression=(
+            "attribute_exists(pk) AND (attribute_not_exists(email_status) OR email_status <> :status)"
+        ),
+        ExpressionAttributeValues=values(status=status, at=at),
+    )
+
+
+def list_readers(
+    *, email_prefix: str | None, filter_expression: str | None, filter_values: dict, limit: int, start: dict | None
+) -> tuple[list[Reader], dict | None]:
+    """One page of readers in email order, from the `by_email` index (one Query, never a scan).
+
+    A filter can make a page shorter than `limit`; the returned key continues after it.
+    """
+    condition = "list_partition = :partition"
+    named = {"partition": "READER"} | filter_values
+    if email_prefix:
+        condition += " AND begins_with(email, :prefix)"
+        named["prefix"] = email_prefix
+    request: dict[str, Any] = {
+        "TableName": table(),
+        "IndexName": EMAIL_INDEX,
+        "KeyConditionExpression": condition,
+        "ExpressionAttributeValues": values(**named),
+        "Limit": limit,
+    }
+    if filter_expression:
+        request["FilterExpression"] = filter_expression
+    if start:
+        request["ExclusiveStartKey"] = start
+    with throttling_as_503():
+        page = client().query(**request)
+    return [from_item(item) for item in page["Items"]], page.get("LastEvaluatedKey")
+
+
+def extend_session(
+    user_id: str, sid: str, session_hash: str, *, now: int, expires_at: int, claims_json: str | None
+) -> Reader:
+    """Touch a live session (and move its expiry, set its custom claims); ConditionFailed if it is not live."""
+    sets = ["sessions.#sid.last_accessed_at = :now", "sessions.#sid.expires_at = :expires"]
+    named: dict[str, Any] = {"now": now, "expires": expires_at, "h": session_hash}
+    if claims_json is not None:
+        sets.append("sessions.#sid.custom_claims_json = :claims")
+        named["claims"] = claims_json
+    new = conditional_update(
+        TableName=table(),
+        Key=user_key(user_id),
+        UpdateExpression="SET " + ", ".join(sets),
+        ConditionExpression="sessions.#sid.h = :h AND sessions.#sid.expires_at > :now",
+        ExpressionAttributeNames={"#sid": sid},
+        ExpressionAttributeValues=values(**named),
+        ReturnValues="ALL_NEW",
+    )
+    return from_item(new)
+
+
+def remove_sessions(user_id: str, sids: list[str], *, only_if_present: bool = True) -> bool:
+    """End sessions (revoke, or prune expired ones); False if `only_if_present` and the first was gone."""
+    request: dict[str, Any] = {
+        "TableName": table(),
+        "Key": user_key(user_id),
+        "UpdateExpression": "REMOVE " + ", ".join(f"sessions.#s{i}" for i in range(len(sids))),
+        "ExpressionAttributeNames": {f"#s{i}": sid for i, sid in enumerate(sids)},
+    }
+    if only_if_present:
+        request["ConditionExpression"] = "attribute_exists(sessions.#s0)"
+    return applied(**request)
