@@ -3,12 +3,9 @@ whose role is `admin`; every state-changing request also carries a CSRF token bo
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from dataclasses import dataclass
 
-from . import clock, grants, limits, sessions, store
-from .credentials import token_key
+from . import clock, grants, keyring, limits, sessions, store
 from .errors import SessionNotFound
 from .models.items import Reader
 from .models.requests import AuthenticateRequest, ReaderLinkRequest
@@ -32,7 +29,7 @@ class Admin:
 
 
 def csrf_token(session_id: str) -> str:
-    return hmac.new(token_key(), f"console-csrf|{session_id}".encode(), hashlib.sha256).hexdigest()[:40]
+    return keyring.signature("console-csrf", session_id)
 
 
 def cookie(value: str, max_age: int):
@@ -59,7 +56,7 @@ def admin_of(session_token: str | None) -> Admin:
 
 
 def csrf_ok(admin: Admin, presented: str | None) -> bool:
-    return bool(presented) and hmac.compare_digest(presented, admin.csrf)
+    return keyring.signature_valid("console-csrf", admin.session_id, presented)
 
 
 def request_sign_in(email: str, source_ip: str | None = None) -> None:

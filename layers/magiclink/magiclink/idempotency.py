@@ -8,14 +8,11 @@ a token) are kept encrypted under a key derived from the token key, so the table
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from . import store
-from .credentials import token_keys
+from . import keyring, store
 from .errors import BadRequest, IdempotencyKeyConflict, RequestInProgress
 
 KEEP_SECONDS = 24 * 3600
@@ -26,7 +23,7 @@ def _fernet():
     """Fernet (AES-CBC + HMAC) under keys derived from the token keys: the current one seals, any opens."""
     from cryptography.fernet import Fernet, MultiFernet
 
-    derived = [hmac.new(key, b"idempotency-record", hashlib.sha256).digest() for key in token_keys()]
+    derived = keyring.derived_keys("idempotency-record")
     return MultiFernet([Fernet(base64.urlsafe_b64encode(key)) for key in derived])
 
 

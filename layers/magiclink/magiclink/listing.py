@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
-import json
-
-from . import clock, store
-from .credentials import token_key
+from . import clock, keyring, store
 from .errors import InvalidCursor
 from .models.fields import GrantStatus
 from .models.mapping import view_of
@@ -33,26 +26,17 @@ _STATUS_FILTERS: dict[str, tuple[str, dict]] = {
 }
 
 
-def _sign(payload: bytes) -> str:
-    return base64.urlsafe_b64encode(hmac.new(token_key(), b"cursor|" + payload, hashlib.sha256).digest()[:18]).decode()
-
-
 def encode_cursor(last_key: dict, filters: list) -> str:
     """An opaque cursor: the index position and the filters it belongs to, signed so it cannot be forged."""
-    payload = json.dumps({"k": last_key, "f": filters}, separators=(",", ":"), sort_keys=True).encode()
-    return f"{base64.urlsafe_b64encode(payload).decode().rstrip('=')}.{_sign(payload)}"
+    return keyring.dumps("cursor", {"k": last_key, "f": filters})
 
 
 def decode_cursor(cursor: str, filters: list) -> dict:
-    body, _, signature = cursor.partition(".")
     try:
-        payload = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-    except (binascii.Error, ValueError):
+        decoded = keyring.loads("cursor", cursor)
+    except keyring.BadSignature:
         raise InvalidCursor() from None
-    if not signature or not hmac.compare_digest(signature, _sign(payload)):
-        raise InvalidCursor()
-    decoded = json.loads(payload)
-    if decoded["f"] != filters:
+    if not isinstance(decoded, dict) or decoded.get("f") != filters or not isinstance(decoded.get("k"), dict):
         raise InvalidCursor()
     return decoded["k"]
 

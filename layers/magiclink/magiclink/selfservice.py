@@ -8,8 +8,6 @@ from it whether an email has access.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import time
 from dataclasses import dataclass
 from functools import cache
@@ -17,8 +15,7 @@ from urllib.parse import urlencode
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from . import clock, grants, limits, mailer, store
-from .credentials import token_key, token_keys
+from . import clock, grants, keyring, limits, mailer, store
 from .errors import EmailBounced, EmailNotFound, GrantNotActive, TooManyRequests
 from .models.mapping import access_request_view_of
 from .models.requests import InviteRequest, ReaderLinkRequest, RequestLinkRequest
@@ -56,8 +53,8 @@ def _sanitised(html: str) -> str:
     )
 
 
-def grant_signature(email: str, expires: int, key: bytes | None = None) -> str:
-    return hmac.new(key or token_key(), f"grant-access|{email}|{expires}".encode(), hashlib.sha256).hexdigest()
+def grant_signature(email: str, expires: int) -> str:
+    return keyring.signature("grant-access", f"{email}|{expires}")
 
 
 def grant_link(email: str, now: int) -> str:
@@ -67,8 +64,7 @@ def grant_link(email: str, now: int) -> str:
 
 
 def grant_link_valid(email: str, expires: int, signature: str) -> bool:
-    signed = [grant_signature(email, expires, key) for key in token_keys()]
-    return expires > clock.now() and any(hmac.compare_digest(signature, s) for s in signed)
+    return expires > clock.now() and keyring.signature_valid("grant-access", f"{email}|{expires}", signature)
 
 
 def _stranger(email: str, now: int) -> str:

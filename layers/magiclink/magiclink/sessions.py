@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass
 from functools import cache
 
-from . import clock, signing, store
+from . import clock, keyring, signing, store
 from .credentials import project_credentials, token_key, token_keys
 from .errors import BadRequest, InvalidSessionJwt, SessionNotFound
 from .models.items import Reader, SessionEntry
@@ -60,7 +60,7 @@ def locate_token(session_token: str) -> SessionRef | None:
 
 def session_hash(session_token: str, key: bytes | None = None) -> str:
     """The stored form of a session token: HMAC under `key` (the current token key by default)."""
-    return hmac.new(key or token_key(), b"session|" + session_token.encode(), hashlib.sha256).hexdigest()
+    return keyring.keyed_hash(key or token_key(), b"session|" + session_token.encode())
 
 
 def session_hashes(session_token: str) -> list[str]:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import hmac
 import re
 import secrets
 import uuid
+
+from . import keyring
 
 RANDOM_BYTES = 32
 TOKEN_LENGTH = 64  # base64url of 48 bytes, no padding needed
@@ -37,7 +38,7 @@ def locate(token: str) -> uuid.UUID | None:
 
 
 def token_hash(key: bytes, token: str) -> str:
-    return hmac.new(key, token.encode("ascii"), hashlib.sha256).hexdigest()
+    return keyring.keyed_hash(key, token.encode("ascii"))
 
 
 def token_hashes(keys: list[bytes], token: str) -> list[str]:
