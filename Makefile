@@ -77,7 +77,7 @@ bench: $(VENV)/.installed build
 preview-mail: $(VENV)/.installed
 	$(PY) -m local.preview_mail
 
-# Retake the screenshots in docs/ that the README links to (the browser tests, writing into docs/).
+# Retake the screenshots in docs/ that the docs link to (the browser tests, writing into docs/).
 screenshots: $(VENV)/.installed browser
 	SCREENSHOTS=docs $(PY) -m pytest -q tests/browser
 

@@ -1,5 +1,5 @@
 """A person reading the local outbox in a real browser: from the list, into the email, through its link to
-the landing page and on to the target. Saves the screenshots the README links to (docs/outbox.png and
+the landing page and on to the target. Saves the screenshots the docs link to (docs/outbox.png and
 docs/invite-<locale>.png)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Races the README says DynamoDB's conditional writes settle, run for real against DynamoDB Local.
+"""Races docs/security.md says DynamoDB's conditional writes settle, run for real against DynamoDB Local.
 
 The racing calls go straight to the logic functions from many threads (see the `concurrently` fixture);
 the setup and the checks after go through the functions' handlers as everywhere else.
