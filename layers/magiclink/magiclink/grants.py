@@ -456,3 +456,8 @@ def revoke_access(email: str, *, by: str) -> Reader:
         )
         mailer.send(reader.email, rendered)
     return reader
+
+
+def reader_exists(email: str) -> bool:
+    """Whether this email is a reader's already, in whatever state (the email pointer, read consistently)."""
+    return store.find_user_id(email) is not None
