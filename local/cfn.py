@@ -132,7 +132,10 @@ def condition(value: Any, refs: dict[str, str], conditions: dict[str, Any]) -> b
 
 
 def resolve(value: Any, refs: dict[str, str], conditions: dict[str, Any] | None = None) -> str:
-    """Resolve the intrinsic functions the template's environment uses (Ref, Sub, Join, If over `refs`)."""
+    """Resolve the intrinsic functions the template's environment uses (Ref, Sub, GetAtt, Join, If over `refs`).
+
+    Plain values (strings, numbers) resolve to their string; any other intrinsic raises ValueError.
+    """
     if isinstance(value, dict) and "Fn::If" in value:
         name, if_true, if_false = value["Fn::If"]
         chosen = if_true if condition(conditions[name], refs, conditions) else if_false
@@ -147,4 +150,6 @@ def resolve(value: Any, refs: dict[str, str], conditions: dict[str, Any] | None 
         sep, parts = value["Fn::Join"]
         resolved = (resolve(p, refs, conditions) for p in parts)
         return sep.join(r for r in resolved if r != NO_VALUE)
+    if isinstance(value, dict):  # an intrinsic this does not know: never pass it on as its own repr
+        raise ValueError(f"local/cfn.py cannot resolve the intrinsic {', '.join(map(str, value))}: {value!r}")
     return str(value)

@@ -1,13 +1,21 @@
 """CloudFormation custom resource: on deploy, invite the first admin (AdminEmail) to the console,
-unless that email is already a reader. Always answers CloudFormation, so a failure never hangs a stack."""
+unless that email is already a reader. crhelper answers CloudFormation: SUCCESS, FAILED with a short reason
+on any error, and FAILED half a second before the Lambda would time out, so a stack never waits on it."""
 
-import json
-import urllib.request
 from typing import Any
+
+from crhelper import CfnResource
 
 from magiclink import grants, links
 from magiclink.models.requests import InviteRequest
 from magiclink.observability import logger
+
+PHYSICAL_ID = "first-admin"
+
+# The powertools logger writes this function's log lines. crhelper only sets the root logger's level (no
+# JSON formatter of its own): WARNING, Python's default, passes its errors and never its DEBUG dump of the
+# event with CloudFormation's pre-signed URL. No polling; a Delete has nothing to wait for, so no sleep.
+helper = CfnResource(json_logging=False, log_level="WARNING", boto_level="WARNING", sleep_on_delete=0)
 
 
 def invite_first_admin(email: str) -> str:
@@ -23,28 +31,27 @@ def invite_first_admin(email: str) -> str:
     return "invited"
 
 
-def _answer(event: dict, context: Any, status: str, reason: str) -> None:
-    body = {
-        "Status": status,
-        "Reason": reason[:200],
-        "PhysicalResourceId": event.get("PhysicalResourceId") or "first-admin",
-        "StackId": event["StackId"],
-        "RequestId": event["RequestId"],
-        "LogicalResourceId": event["LogicalResourceId"],
-    }
-    request = urllib.request.Request(event["ResponseURL"], data=json.dumps(body).encode(), method="PUT")  # noqa: S310 - the URL is CloudFormation's
-    request.add_header("Content-Type", "")
-    urllib.request.urlopen(request, timeout=10).close()  # noqa: S310 - CloudFormation's pre-signed S3 URL
+@helper.create
+@helper.update
+def _invite(event: dict, context: Any) -> str:
+    # Set first, so that a FAILED answer (an error, or crhelper's timer) names the same resource.
+    helper.PhysicalResourceId = event.get("PhysicalResourceId") or PHYSICAL_ID
+    try:
+        outcome = invite_first_admin(event["ResourceProperties"].get("AdminEmail", ""))
+    except Exception as exc:
+        logger.exception("first admin invite failed")
+        raise RuntimeError(f"{type(exc).__name__}: {exc}"[:200]) from exc  # crhelper answers FAILED with it
+    logger.info("first admin", extra={"outcome": outcome})
+    helper.Reason = outcome
+    return helper.PhysicalResourceId
+
+
+@helper.delete
+def _delete(event: dict, context: Any) -> None:
+    logger.info("first admin", extra={"outcome": "nothing to do on delete"})
+    helper.Reason = "nothing to do on delete"  # the event's PhysicalResourceId is kept
 
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict, context: Any) -> None:
-    try:
-        outcome = "nothing to do on delete"
-        if event["RequestType"] in ("Create", "Update"):
-            outcome = invite_first_admin(event["ResourceProperties"].get("AdminEmail", ""))
-        logger.info("first admin", extra={"outcome": outcome})
-        _answer(event, context, "SUCCESS", outcome)
-    except Exception as exc:  # report, never leave CloudFormation waiting
-        logger.exception("first admin invite failed")
-        _answer(event, context, "FAILED", f"{type(exc).__name__}: {exc}")
+    helper(event, context)

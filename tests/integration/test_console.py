@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import datetime
 import http.server
+import ipaddress
 import json
 import re
+import ssl
 import threading
+import time
+import types
 from urllib.parse import urlencode, urlsplit
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from support import event, last_token
 
 from local.stack import LambdaContext
+from magiclink import grants
 
 
 def _call(api, method: str, path: str, *, cookie: str | None = None, csrf: str | None = None, body=None, form=None):
@@ -191,41 +201,157 @@ def test_static_assets_are_served_and_nothing_else(api):
     assert _call(api, "GET", "/console/static/secret.txt")["statusCode"] == 404
 
 
-def test_the_first_admin_is_invited_on_deploy(api, outbox, functions):
-    answers: list[dict] = []
+class CloudFormation:
+    """CloudFormation's pre-signed response URL: an HTTPS server on loopback (crhelper answers over TLS only)
+    with a certificate of its own that the test trusts. `answers` holds each answer PUT to it, in order."""
 
-    class Receiver(http.server.BaseHTTPRequestHandler):
-        def do_PUT(self):  # CloudFormation's response URL
-            answers.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.end_headers()
+    def __init__(self, tmp_path):
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+        now = datetime.datetime.now(datetime.UTC)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .add_extension(
+                x509.KeyUsage(True, False, False, False, False, True, False, False, False), critical=True
+            )  # digital signature, certificate signing
+            .sign(key, hashes.SHA256())
+        )
+        self.cert_file, key_file = tmp_path / "cfn.pem", tmp_path / "cfn.key"
+        self.cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        key_file.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+        self.answers: list[dict] = []
+        self.requests: list[tuple[str, str, str | None]] = []  # method, path with query, content-type
+        self._arrived = threading.Condition()
+        received = self
 
-        def log_message(self, *args):
-            pass
+        class Receiver(http.server.BaseHTTPRequestHandler):
+            def do_PUT(self):
+                answer = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with received._arrived:  # kept before the reply: the handler may return as soon as it has it
+                    received.requests.append((self.command, self.path, self.headers["Content-Type"]))
+                    received.answers.append(answer)
+                    received._arrived.notify_all()
+                self.send_response(200)
+                self.end_headers()
 
-    server = http.server.HTTPServer(("127.0.0.1", 0), Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        cfn = {
-            "RequestType": "Create",
-            "ResponseURL": f"http://127.0.0.1:{server.server_port}/response",
+            def log_message(self, *args):
+                pass
+
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(self.cert_file, key_file)
+        self.server = http.server.HTTPServer(("127.0.0.1", 0), Receiver)
+        self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        self.url = f"https://127.0.0.1:{self.server.server_port}/response?X-Amz-Signature=abc"
+
+    def wait_for(self, count: int) -> list[dict]:
+        with self._arrived:
+            self._arrived.wait_for(lambda: len(self.answers) >= count, timeout=10)
+            return list(self.answers)
+
+    def event(self, request_type: str, **changes) -> dict:
+        return {
+            "RequestType": request_type,
+            "ResponseURL": self.url,
             "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/magiclink/1",
             "RequestId": "r1",
             "LogicalResourceId": "FirstAdmin",
+            "ResourceType": "AWS::CloudFormation::CustomResource",
             "ResourceProperties": {"AdminEmail": "owner@example.com"},
-        }
-        handler = functions.handler("BootstrapFunction")
-        handler(cfn, LambdaContext(functions.functions["BootstrapFunction"]))
-        handler(dict(cfn, RequestType="Update"), LambdaContext(functions.functions["BootstrapFunction"]))
-    finally:
-        server.shutdown()
+        } | changes
 
+
+@pytest.fixture
+def cloudformation(tmp_path, monkeypatch):
+    import crhelper.utils
+
+    received = CloudFormation(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(received.cert_file))  # what crhelper's default TLS context trusts
+
+    def unanswered(seconds):  # crhelper retries an answer that did not get through forever: fail instead
+        raise AssertionError("crhelper could not answer CloudFormation")
+
+    monkeypatch.setattr(crhelper.utils, "time", types.SimpleNamespace(sleep=unanswered))
+    threading.Thread(target=received.server.serve_forever, daemon=True).start()
+    yield received
+    received.server.shutdown()
+    received.server.server_close()
+
+
+def _bootstrap(functions, event: dict, context: LambdaContext | None = None) -> None:
+    functions.handler("BootstrapFunction")(event, context or LambdaContext(functions.functions["BootstrapFunction"]))
+
+
+def test_the_first_admin_is_invited_on_deploy(api, outbox, functions, cloudformation):
+    _bootstrap(functions, cloudformation.event("Create"))
+    _bootstrap(functions, cloudformation.event("Update", PhysicalResourceId="first-admin"))
+
+    answers = cloudformation.answers
     assert [a["Status"] for a in answers] == ["SUCCESS", "SUCCESS"]
     assert [a["Reason"] for a in answers] == ["invited", "already a reader"]
+    assert {(a["PhysicalResourceId"], a["StackId"], a["RequestId"], a["LogicalResourceId"]) for a in answers} == {
+        ("first-admin", cloudformation.event("Create")["StackId"], "r1", "FirstAdmin")
+    }
+    assert cloudformation.requests == [("PUT", "/response?X-Amz-Signature=abc", "")] * 2
     (mail,) = outbox.messages()
     assert mail.to == ["owner@example.com"]
     reader = next(r for r in api.readers().body["readers"] if r["email"] == "owner@example.com")
     assert reader["role"] == "admin"
+
+
+def test_deleting_the_first_admin_resource_changes_nothing_and_answers_at_once(api, outbox, functions, cloudformation):
+    started = time.monotonic()
+    _bootstrap(functions, cloudformation.event("Delete", PhysicalResourceId="first-admin"))
+
+    (answer,) = cloudformation.answers
+    assert (answer["Status"], answer["Reason"]) == ("SUCCESS", "nothing to do on delete")
+    assert answer["PhysicalResourceId"] == "first-admin"
+    assert time.monotonic() - started < 5  # no sleep_on_delete
+    assert outbox.messages() == []
+    assert api.readers().body["readers"] == []
+
+
+def test_a_failed_first_admin_invite_answers_failed_with_a_short_reason(api, outbox, functions, cloudformation):
+    _bootstrap(functions, cloudformation.event("Create", ResourceProperties={"AdminEmail": "not an email"}))
+
+    (answer,) = cloudformation.answers
+    assert answer["Status"] == "FAILED"
+    assert answer["Reason"].startswith("ValidationError: ") and "email" in answer["Reason"]
+    assert len(answer["Reason"]) <= 200
+    assert answer["PhysicalResourceId"] == "first-admin"
+    assert outbox.messages() == []
+
+
+def test_a_first_admin_invite_that_would_outlive_the_lambda_answers_failed_before_it_times_out(
+    api, outbox, functions, cloudformation, monkeypatch
+):
+    context = LambdaContext(functions.functions["BootstrapFunction"])
+    context._deadline = time.monotonic() + 1.5  # crhelper's timer answers half a second before this
+    seen_while_running: list[dict] = []
+
+    def stuck(email: str) -> bool:  # e.g. DynamoDB not answering: only the timer can answer CloudFormation
+        seen_while_running.extend(cloudformation.wait_for(1))
+        return True
+
+    monkeypatch.setattr(grants, "reader_exists", stuck)
+    _bootstrap(functions, cloudformation.event("Create"), context)
+
+    (answer,) = seen_while_running
+    assert (answer["Status"], answer["Reason"]) == ("FAILED", "Execution timed out")
+    assert answer["PhysicalResourceId"] == "first-admin"
+    assert cloudformation.answers[0] == answer  # (Lambda would have stopped the function before a second one)
 
 
 @pytest.mark.parametrize("path", ["/console/api/readers/not-an-email/links/deactivate"])
