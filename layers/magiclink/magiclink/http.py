@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
@@ -113,6 +113,26 @@ def email_param(value: str) -> str:
         return normalize_email(unquote(value))
     except ValueError as exc:
         raise errors.InvalidEmail(f"email: {exc}") from None
+
+
+def own_origin() -> str:
+    """The service's origin as a browser serialises it (scheme://host[:port], the default port left out)."""
+    url = urlsplit(get_settings().public_base_url)
+    port = f":{url.port}" if url.port and url.port != {"http": 80, "https": 443}.get(url.scheme) else ""
+    return f"{url.scheme}://{url.hostname}{port}"
+
+
+def same_origin(headers: Mapping[str, str]) -> bool:
+    """Whether a browser sent this request from one of the service's own pages, by what browsers say and
+    pages cannot forge: `Sec-Fetch-Site` (`same-origin`, or `none` for a person's own navigation) and
+    `Origin` (the service's own). Our pages' no-referrer policy makes browsers send `Origin: null` from
+    them, so `null` passes only where `Sec-Fetch-Site` vouches for it. Neither header is not a browser
+    (curl, a script): no other site can make a browser send a cross-origin POST without `Origin`.
+    """
+    site, origin = headers.get("sec-fetch-site"), headers.get("origin")
+    if site is not None and site.lower() not in ("same-origin", "none"):
+        return False
+    return origin is None or origin.lower() == own_origin() or (origin == "null" and site is not None)
 
 
 PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
