@@ -195,27 +195,42 @@ def _check_body(event: dict, content_types: tuple[str, ...]) -> None:
             raise errors.BadRequest("The request body is not UTF-8 text.") from None
 
 
+def _early_answer(error: errors.ServiceError, event: dict) -> dict:
+    """The error's answer, for a request refused before the resolver saw it."""
+    response = error_response(error, event)
+    return {
+        "statusCode": response.status_code,
+        "headers": {"Content-Type": "application/json", **error.headers},
+        "body": response.body,
+        "isBase64Encoded": False,
+    }
+
+
 def handle(
     app: APIGatewayHttpResolver,
     event: dict,
     context: Any,
     *,
     basic_auth: bool = True,
+    authorize: Callable[[dict], dict] | None = None,
     content_types: tuple[str, ...] = ("application/json",),
 ) -> dict:
-    """Checks that come before validation (credentials, body size and type), then the resolver."""
+    """Checks that come before validation (credentials, body size and type), then the resolver.
+
+    `authorize` is a function's own credential check (the console's session), run before anything about
+    the body; what it returns is the route's `app.context` for this request.
+    """
     try:
         if basic_auth:
             _check_basic_auth(event)
+        granted = authorize(event) if authorize else {}
         _check_body(event, content_types)
     except errors.ServiceError as exc:
-        response = error_response(exc, event)
-        return {
-            "statusCode": response.status_code,
-            "headers": {"Content-Type": "application/json", **exc.headers},
-            "body": response.body,
-            "isBase64Encoded": False,
-        }
+        return _early_answer(exc, event)
+    except Exception:  # as the resolver answers an unexpected failure
+        logger.exception("unhandled error")
+        return _early_answer(errors.ServiceError(), event)
+    app.append_context(**granted)  # resolve() clears it when it is done
     return app.resolve(event, context)
 
 
@@ -223,6 +238,7 @@ def lambda_entry(
     app: APIGatewayHttpResolver,
     *,
     basic_auth: bool = True,
+    authorize: Callable[[dict], dict] | None = None,
     content_types: tuple[str, ...] = ("application/json",),
 ) -> Callable[[dict, Any], dict]:
     """The decorated lambda_handler every API function exports: logging context, metrics, then `handle`."""
@@ -230,6 +246,6 @@ def lambda_entry(
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
     @metrics.log_metrics
     def lambda_handler(event: dict, context: Any) -> dict:
-        return handle(app, event, context, basic_auth=basic_auth, content_types=content_types)
+        return handle(app, event, context, basic_auth=basic_auth, authorize=authorize, content_types=content_types)
 
     return traced(lambda_handler)
