@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 from moto import mock_aws
@@ -101,6 +102,27 @@ def clock(monkeypatch):
     real = clock.now
     monkeypatch.setattr(clock, "now", lambda: (real() if c.frozen is None else c.frozen) + c.offset)
     return c
+
+
+@pytest.fixture
+def monotonic(monkeypatch):
+    """A monotonic clock that moves only when the service sleeps, and 10 ms a reading: how long an answer
+    was held, without waiting for it. `monotonic.now` is its time; `monotonic.spend(s)` moves it."""
+
+    class Monotonic:
+        now = 0.0
+
+        def read(self) -> float:
+            self.now += 0.01
+            return self.now
+
+        def spend(self, seconds: float) -> None:
+            self.now += seconds
+
+    m = Monotonic()
+    monkeypatch.setattr(time, "monotonic", m.read)
+    monkeypatch.setattr(time, "sleep", m.spend)
+    return m
 
 
 @pytest.fixture

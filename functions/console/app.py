@@ -1,12 +1,12 @@
 """The admin console at /console: sign-in by magic link, an HttpOnly session cookie, and a JSON API for
 the page's script (every change carries a CSRF token)."""
 
-import contextlib
 from typing import Annotated
 from urllib.parse import parse_qs
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from magiclink import clock, console, errors, grants, http, listing, pages, selfservice
 from magiclink.models.fields import GrantStatus
@@ -26,31 +26,60 @@ CONSOLE_CSP = (
     "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
 STATIC = {"console.js": "text/javascript; charset=utf-8", "console.css": "text/css; charset=utf-8"}
+# The one request that changes something without an admin's session: the sign-in form, which comes before
+# any session and carries a signed double-submit token of its own (the emailed link's callback, the other
+# way in, is a GET that spends a one-time link). Every other request that is not a GET or HEAD needs an
+# admin's session and its CSRF token, and every read of the API the session: by construction, in
+# `_authorize`, which runs before anything about the body is looked at.
+CSRF_EXEMPT = {("POST", "/console/sign-in")}
+READS = ("GET", "HEAD")
 
 
-def _cookie() -> str | None:
-    for pair in app.current_event.cookies or []:
-        name, _, value = pair.strip().partition("=")
-        if name == console.COOKIE:
+def _cookie(name: str = console.COOKIE, request: APIGatewayProxyEventV2 | None = None) -> str | None:
+    for pair in (request or app.current_event).cookies or []:
+        key, _, value = pair.strip().partition("=")
+        if key == name:
             return value
     return None
 
 
-def _form() -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs(app.current_event.decoded_body or "").items()}
+def _form(request: APIGatewayProxyEventV2 | None = None) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs((request or app.current_event).decoded_body or "").items()}
 
 
-def _admin(*, changes: bool) -> console.Admin:
-    """The signed-in admin, for the JSON API: 401 without a session, 403 for others or a bad CSRF token."""
+def _authorize(event: dict) -> dict:
+    """Every console request, first: the admin's session for the API and for every change (401 without
+    one, 403 for anyone else), and its CSRF token for every change; the admin is the routes' context."""
+    request = APIGatewayProxyEventV2(event)
+    method, path = request.request_context.http.method.upper(), request.path
+    changes = method not in READS and (method, path) not in CSRF_EXEMPT
+    if not changes and not path.startswith("/console/api/"):
+        return {}
+    admin = _admin_of(_cookie(request=request))
+    if changes and not console.csrf_ok(admin, _presented_csrf(request)):
+        raise errors.CsrfFailed()
+    return {"admin": admin}
+
+
+def _admin_of(session_token: str | None) -> console.Admin:
     try:
-        admin = console.admin_of(_cookie())
+        return console.admin_of(session_token)
     except errors.SessionNotFound:
         raise errors.ConsoleSignInRequired() from None
     except console.NotAdmin:
         raise errors.Forbidden() from None
-    if changes and not console.csrf_ok(admin, app.current_event.headers.get("x-csrf-token")):
-        raise errors.CsrfFailed()
-    return admin
+
+
+def _presented_csrf(request: APIGatewayProxyEventV2) -> str | None:
+    """The page's script sends the token as a header; the sign-out form as its `csrf` field."""
+    try:
+        return request.headers.get("x-csrf-token") or _form(request).get("csrf")
+    except ValueError:  # a body that is not text has no token
+        return None
+
+
+def _signed_in() -> console.Admin:
+    return app.context["admin"]
 
 
 def _view(reader: Reader, magic_link_url: str | None = None) -> ConsoleReaderResponse:
@@ -62,27 +91,29 @@ def show():
     try:
         admin = console.admin_of(_cookie())
     except errors.SessionNotFound:
-        return http.html_page(pages.render("console_sign_in", message="", error=False, sent=False))
+        return _sign_in_page(error=False)
     except console.NotAdmin:
-        return http.html_page(
-            pages.render("console_sign_in", message="Only admins can use the console.", error=True, sent=False), 403
-        )
+        return _sign_in_page("Only admins can use the console.", 403)
     page = pages.render("console", csrf=admin.csrf, email=admin.reader.email)
     return http.html_page(page, csp=CONSOLE_CSP)
 
 
 @app.post("/console/sign-in", include_in_schema=False)
 def sign_in_request():
-    email = _form().get("email", "")
-    # The same answer for every address (and every mistake): the page never tells who is an admin.
-    with contextlib.suppress(ValueError, errors.TooManyRequests):
-        console.request_sign_in(InviteRequest(email=email).email, app.current_event.request_context.http.source_ip)
+    form = _form()
+    if not console.sign_in_form_ok(_cookie(console.FORM_COOKIE), form.get("csrf")):
+        return _sign_in_page("This form expired or was sent from another site: please try again.", 403)
+    # The same answer, after the same time, for every address (and every mistake): nobody learns who is an admin
+    console.request_sign_in(form.get("email", ""), app.current_event.request_context.http.source_ip)
     message = "If this address belongs to an admin, a sign-in link is on its way. Check your inbox."
-    return http.html_page(pages.render("console_sign_in", message=message, error=False, sent=True))
+    return _sign_in_page(message, error=False, sent=True)
 
 
-def _sign_in_page(message: str, status: int):
-    return http.html_page(pages.render("console_sign_in", message=message, error=True, sent=False), status)
+def _sign_in_page(message: str = "", status: int = 200, *, error: bool = True, sent: bool = False) -> Response:
+    """The sign-in page, its form's token bound to the browser's form cookie (set here when it has none)."""
+    nonce, token = console.sign_in_form(_cookie(console.FORM_COOKIE))
+    page = pages.render("console_sign_in", message=message, error=error, sent=sent, csrf=token)
+    return http.html_page(page, status, cookies=[console.cookie(nonce, None, name=console.FORM_COOKIE)])
 
 
 @app.get("/console/callback", include_in_schema=False)
@@ -100,9 +131,6 @@ def sign_in(token: Annotated[str, Query(max_length=512)] = ""):
 
 @app.post("/console/sign-out", include_in_schema=False)
 def sign_out():
-    admin = _admin(changes=False)
-    if not console.csrf_ok(admin, _form().get("csrf")):
-        raise errors.CsrfFailed()
     console.sign_out(_cookie())
     return Response(status_code=303, headers={"Location": "/console"}, body="", cookies=[console.cookie("", 0)])
 
@@ -122,7 +150,6 @@ def list_readers(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> ListReadersResponse:
-    _admin(changes=False)
     page, next_cursor = listing.list_readers(status=status, email_prefix=email, limit=limit, cursor=cursor)
     return ListReadersResponse(
         request_id=http.request_id(app.current_event.raw_event), readers=page, next_cursor=next_cursor
@@ -131,7 +158,7 @@ def list_readers(
 
 @app.post("/console/api/readers", include_in_schema=False)
 def grant(body: ConsoleGrantRequest) -> ConsoleReaderResponse:
-    admin = _admin(changes=True)
+    admin = _signed_in()
     invite = InviteRequest.model_validate(body.model_dump() | {"name": body.name.model_dump()})
     invited = grants.invite(invite, by=admin.reader.email)
     return _view(invited.reader, invited.magic_link_url)
@@ -139,7 +166,7 @@ def grant(body: ConsoleGrantRequest) -> ConsoleReaderResponse:
 
 @app.post("/console/api/readers/<email>/links", include_in_schema=False)
 def new_link(email: str, body: ConsoleLinkRequest) -> ConsoleReaderResponse:
-    admin = _admin(changes=True)
+    admin = _signed_in()
     link = ReaderLinkRequest(delivery=body.delivery, reusable=body.reusable)
     reader, url = grants.send_link(http.email_param(email), link, by=admin.reader.email)
     return _view(reader, url)
@@ -147,36 +174,34 @@ def new_link(email: str, body: ConsoleLinkRequest) -> ConsoleReaderResponse:
 
 @app.post("/console/api/readers/<email>/links/deactivate", include_in_schema=False)
 def deactivate(email: str) -> ConsoleReaderResponse:
-    admin = _admin(changes=True)
-    return _view(grants.deactivate_link(http.email_param(email), by=admin.reader.email))
+    return _view(grants.deactivate_link(http.email_param(email), by=_signed_in().reader.email))
 
 
 @app.delete("/console/api/readers/<email>", include_in_schema=False)
 def revoke(email: str) -> ConsoleReaderResponse:
-    admin = _admin(changes=True)
-    return _view(grants.revoke_access(http.email_param(email), by=admin.reader.email))
+    return _view(grants.revoke_access(http.email_param(email), by=_signed_in().reader.email))
 
 
 @app.get("/console/api/access_requests", include_in_schema=False)
 def access_requests() -> ConsoleRequestsResponse:
-    _admin(changes=False)
     return ConsoleRequestsResponse(requests=selfservice.pending_requests())
 
 
 @app.post("/console/api/access_requests/<email>/grant", include_in_schema=False)
 def grant_request(email: str) -> ConsoleReaderResponse:
-    _admin(changes=True)
     invited = selfservice.grant_request(http.email_param(email))
     return _view(invited.reader)
 
 
 @app.post("/console/api/access_requests/<email>/dismiss", include_in_schema=False)
 def dismiss_request(email: str) -> dict:
-    _admin(changes=True)
     selfservice.dismiss_request(http.email_param(email))
     return {}
 
 
 lambda_handler = http.lambda_entry(
-    app, basic_auth=False, content_types=("application/json", "application/x-www-form-urlencoded")
+    app,
+    basic_auth=False,
+    authorize=_authorize,
+    content_types=("application/json", "application/x-www-form-urlencoded"),
 )

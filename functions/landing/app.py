@@ -35,6 +35,8 @@ def show(token: _TOKEN = ""):
 
 @app.post("/v1/magic_links/redirect", include_in_schema=False)
 def proceed():
+    if not http.same_origin(app.current_event.headers):  # login CSRF: another site posting its own link
+        return http.html_page(pages.render("cross_site"), 403)
     form = parse_qs(app.current_event.decoded_body or "")
     token = (form.get("token") or [""])[0][:512]
     request = app.current_event.request_context.http

@@ -77,3 +77,9 @@ def test_without_a_session_the_console_shows_the_sign_in_form(browser, live):
     browser.delete_all_cookies()  # the session cookie is scoped to /console
     browser.get(f"{live}/console")
     assert browser.find_elements(By.CSS_SELECTOR, 'form[action="/console/sign-in"]')
+
+    # The form's token and its SameSite=Strict cookie go with a press on the page itself
+    browser.find_element(By.ID, "email").send_keys("nobody@example.com")
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    WebDriverWait(browser, 10).until(lambda b: "on its way" in b.page_source or "another site" in b.page_source)
+    assert "If this address belongs to an admin, a sign-in link is on its way" in browser.page_source

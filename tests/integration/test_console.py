@@ -11,20 +11,31 @@ import ssl
 import threading
 import time
 import types
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from support import event, last_token
+from support import event, last_token, table_items
 
-from local.stack import LambdaContext
+from local.cfn import Template
+from local.stack import Functions, LambdaContext
 from magiclink import grants
 
 
-def _call(api, method: str, path: str, *, cookie: str | None = None, csrf: str | None = None, body=None, form=None):
+def _call(
+    api,
+    method: str,
+    path: str,
+    *,
+    cookie: str | None = None,
+    csrf: str | None = None,
+    body=None,
+    form=None,
+    form_cookie: str | None = None,
+):
     sent = event("console_api" if path.startswith("/console/") else "console")
     sent["rawPath"] = sent["requestContext"]["http"]["path"] = urlsplit(path).path
     sent["requestContext"]["http"]["method"] = method
@@ -33,9 +44,10 @@ def _call(api, method: str, path: str, *, cookie: str | None = None, csrf: str |
     sent["queryStringParameters"] = dict(p.split("=", 1) for p in query.split("&")) if query else None
     sent["headers"].pop("cookie", None)
     sent.pop("cookies", None)
-    if cookie:
-        sent["headers"]["cookie"] = f"ml_console={cookie}"
-        sent["cookies"] = [f"ml_console={cookie}"]
+    jar = [f"{name}={value}" for name, value in (("ml_console", cookie), ("ml_console_form", form_cookie)) if value]
+    if jar:
+        sent["headers"]["cookie"] = "; ".join(jar)
+        sent["cookies"] = jar
     if csrf:
         sent["headers"]["x-csrf-token"] = csrf
     if body is not None:
@@ -50,6 +62,25 @@ def _call(api, method: str, path: str, *, cookie: str | None = None, csrf: str |
 
 def _json(response) -> dict:
     return json.loads(response["body"])
+
+
+def _forged(token: str) -> str:
+    """`token` with its first character changed: the last one carries padding bits, so changing it can
+    leave the decoded signature as it was."""
+    return ("B" if token[0] == "A" else "A") + token[1:]
+
+
+def _sign_in_form(api) -> tuple[str, str]:
+    """Open the sign-in page as a browser does: (its form cookie, its form's token)."""
+    page = _call(api, "GET", "/console")
+    cookie = next(c for c in page["cookies"] if c.startswith("ml_console_form="))
+    return cookie.split(";")[0].split("=", 1)[1], re.search(r'name="csrf" value="([^"]+)"', page["body"]).group(1)
+
+
+def _ask_to_sign_in(api, email: str, form: tuple[str, str] | None = None):
+    """Send the sign-in form for `email`, as a browser does from the page (`form`: its cookie and token)."""
+    nonce, token = form or _sign_in_form(api)
+    return _call(api, "POST", "/console/sign-in", form={"email": email, "csrf": token}, form_cookie=nonce)
 
 
 def _sign_in(api, outbox, email: str = "admin@example.com", role: str = "admin") -> tuple[str, str]:
@@ -113,7 +144,7 @@ def test_changes_need_the_csrf_token(api, outbox):
     cookie, csrf = _sign_in(api, outbox)
     grant = {"email": "ada@example.com", "delivery": "none"}
 
-    for bad in (None, "", "0" * 40, csrf[:-1] + ("0" if csrf[-1] != "0" else "1")):
+    for bad in (None, "", "0" * 40, _forged(csrf)):
         refused = _call(api, "POST", "/console/api/readers", cookie=cookie, csrf=bad, body=grant)
         assert refused["statusCode"] == 403 and _json(refused)["error_type"] == "invalid_csrf_token"
     listed = _json(_call(api, "GET", "/console/api/readers", cookie=cookie))["readers"]
@@ -180,19 +211,85 @@ def test_an_expired_or_signed_out_session_is_back_to_sign_in(api, outbox, clock)
     assert 'action="/console/sign-in"' in _call(api, "GET", "/console", cookie=cookie)["body"]
 
 
-def test_asking_to_sign_in_tells_nobody_who_is_an_admin(api, outbox, clock):
+def test_asking_to_sign_in_tells_nobody_who_is_an_admin(api, outbox, clock, monotonic):
     api.invite("admin@example.com", role="admin", delivery="none")
     api.invite("reader@example.com", delivery="none")
     clock.advance(61)  # sign-in links are at most one a minute per email
+    form = _sign_in_form(api)
 
     answers = [
-        _call(api, "POST", "/console/sign-in", form={"email": email})["body"]
+        _ask_to_sign_in(api, email, form)["body"]
         for email in ("admin@example.com", "reader@example.com", "nobody@example.com", "not an email")
     ]
 
     assert len(set(answers)) == 1
     (mail,) = outbox.messages()
     assert mail.to == ["admin@example.com"]
+
+
+def test_sign_in_answers_take_the_same_time_for_admins_readers_and_strangers(
+    api, outbox, clock, monotonic, monkeypatch, configure
+):
+    configure(IP_REQUESTS_PER_HOUR="4")
+    api.invite("admin@example.com", role="admin", delivery="none")
+    api.invite("reader@example.com", delivery="none")
+    clock.advance(61)
+    # The admin's email is sent inline: make it take as long as a real SES call can
+    from magiclink import mailer
+
+    send = mailer.send
+    monkeypatch.setattr(mailer, "send", lambda *a, **k: monotonic.spend(0.3) or send(*a, **k))
+    form = _sign_in_form(api)
+
+    held = {}
+    for email in (
+        "admin@example.com",
+        "reader@example.com",
+        "nobody@example.com",
+        "not an email",
+        "over@limit.example",
+    ):
+        start = monotonic.now
+        assert _ask_to_sign_in(api, email, form)["statusCode"] == 200
+        held[email] = monotonic.now - start
+
+    # Every answer (the last one over the per-IP limit) waits until the same deadline: the uniform answer's time
+    assert all(1.5 <= seconds < 1.6 for seconds in held.values()), held
+    assert [m.to for m in outbox.messages()] == [["admin@example.com"]]
+
+
+def test_the_sign_in_form_carries_a_token_bound_to_its_own_strict_cookie(api):
+    page = _call(api, "GET", "/console")
+
+    (cookie,) = [c for c in page["cookies"] if c.startswith("ml_console_form=")]
+    for flag in ("HttpOnly", "SameSite=Strict", "Path=/console"):
+        assert flag in cookie
+    assert "Max-Age" not in cookie  # it lasts the browser's session
+    nonce = cookie.split(";")[0].split("=", 1)[1]
+    token = re.search(r'name="csrf" value="([^"]+)"', page["body"]).group(1)
+    assert nonce not in page["body"]
+    again = _call(api, "GET", "/console", form_cookie=nonce)  # another tab: the same cookie, so both forms work
+    assert f'value="{token}"' in again["body"] and again["cookies"][0].startswith(f"ml_console_form={nonce};")
+
+
+def test_a_sign_in_form_without_its_token_is_refused_and_spends_nothing(api, outbox, clock, monotonic, configure):
+    configure(IP_REQUESTS_PER_HOUR="1")
+    api.invite("admin@example.com", role="admin", delivery="none")
+    clock.advance(61)
+    nonce, token = _sign_in_form(api)
+    other_nonce, other_token = _sign_in_form(api)
+    forged = _forged(token)
+
+    # Another site's form posts without the SameSite=Strict cookie; a stolen token fits no other cookie
+    for cookie, presented in ((None, token), (nonce, None), (nonce, ""), (nonce, forged), (nonce, other_token)):
+        fields = {"email": "admin@example.com"} | ({} if presented is None else {"csrf": presented})
+        refused = _call(api, "POST", "/console/sign-in", form=fields, form_cookie=cookie)
+        assert refused["statusCode"] == 403 and "sent from another site" in refused["body"]
+        assert 'name="csrf" value="' in refused["body"]  # a fresh form, to try again
+
+    assert outbox.messages() == []
+    assert _ask_to_sign_in(api, "admin@example.com", (other_nonce, other_token))["statusCode"] == 200
+    assert [m.to for m in outbox.messages()] == [["admin@example.com"]]  # the one allowed attempt was still there
 
 
 def test_static_assets_are_served_and_nothing_else(api):
@@ -360,12 +457,13 @@ def test_bad_emails_in_console_paths_are_400(api, outbox, path):
     assert _call(api, "POST", path, cookie=cookie, csrf=csrf)["statusCode"] == 400
 
 
-def test_an_admin_sign_in_request_reads_the_email_pointer_once(api, outbox, clock, aws_calls):
+def test_an_admin_sign_in_request_reads_the_email_pointer_once(api, outbox, clock, aws_calls, monotonic):
     api.invite("admin@example.com", role="admin", delivery="none")
     clock.advance(61)
+    form = _sign_in_form(api)
     aws_calls.clear()
 
-    _call(api, "POST", "/console/sign-in", form={"email": "admin@example.com"})
+    _ask_to_sign_in(api, "admin@example.com", form)
 
     dynamodb = {op: n for (service, op), n in aws_calls.items() if service == "dynamodb"}
     # the pointer, the reader, the rate-limit counters, the new link, then its delivery
@@ -373,14 +471,88 @@ def test_an_admin_sign_in_request_reads_the_email_pointer_once(api, outbox, cloc
     assert outbox.messages()[-1].to == ["admin@example.com"]
 
 
-def test_sign_in_requests_count_against_the_rate_limits_and_the_page_still_says_the_same(api, outbox, clock, configure):
+def test_sign_in_requests_count_against_the_rate_limits_and_the_page_still_says_the_same(
+    api, outbox, clock, configure, monotonic
+):
     configure(IP_REQUESTS_PER_HOUR="2")
     api.invite("admin@example.com", role="admin", delivery="none")
     clock.advance(61)
-    pages = [_call(api, "POST", "/console/sign-in", form={"email": e}) for e in ("x@example.com", "y@example.com")]
+    form = _sign_in_form(api)
+    pages = [_ask_to_sign_in(api, e, form) for e in ("x@example.com", "y@example.com")]
 
     # The third attempt from this address is over the limit: the admin gets no email, the page is unchanged
-    last = _call(api, "POST", "/console/sign-in", form={"email": "admin@example.com"})
+    last = _ask_to_sign_in(api, "admin@example.com", form)
 
     assert {p["body"] for p in pages} == {last["body"]} and last["statusCode"] == 200
     assert outbox.messages() == []
+
+
+# Every route of the console's resolver, as the resolver itself has them: a route added later is in here too.
+ROUTES = [
+    (route.method, route.path)
+    for route in (lambda app: app._static_routes + app._dynamic_routes)(
+        Functions(Template()).module("ConsoleFunction").app
+    )
+]
+SIGN_IN = ("POST", "/console/sign-in")  # the one change before a session: it has its own token (above)
+CHANGES = [route for route in ROUTES if route[0] not in ("GET", "HEAD") and route != SIGN_IN]
+PRE_SESSION = [("GET", "/console"), SIGN_IN, ("GET", "/console/callback"), ("GET", "/console/static/<name>")]
+# A body each route would accept, so that with the right token the same request does change something
+BODIES = {
+    "/console/api/readers": {"email": "new@example.com", "delivery": "none"},
+    "/console/api/readers/<email>/links": {"delivery": "none"},
+}
+
+
+def _concrete(path: str) -> str:
+    email = "one@example.com" if path.startswith("/console/api/access_requests/") else "ada@example.com"
+    return path.replace("<email>", quote(email))
+
+
+def _send(api, route: tuple[str, str], cookie: str | None, csrf: str | None):
+    method, path = route
+    if path == "/console/sign-out":  # a plain form: the token is its `csrf` field
+        return _call(api, method, path, cookie=cookie, form={} if csrf is None else {"csrf": csrf})
+    return _call(api, method, _concrete(path), cookie=cookie, csrf=csrf, body=BODIES.get(path))
+
+
+def test_the_csrf_test_covers_every_change_but_the_sign_in_form():
+    changes = [route for route in ROUTES if route[0] not in ("GET", "HEAD")]
+    assert set(PRE_SESSION) <= set(ROUTES) and set(changes) - set(CHANGES) == {SIGN_IN}
+
+
+@pytest.mark.parametrize("route", CHANGES, ids=lambda r: f"{r[0]} {r[1]}")
+def test_every_change_refuses_a_missing_or_wrong_csrf_token_and_changes_nothing(api, outbox, route):
+    cookie, csrf = _sign_in(api, outbox)
+    _, someone_elses = _sign_in(api, outbox, "admin2@example.com")  # a token of another admin's session
+    api.invite("ada@example.com", delivery="none")
+    api.request_link("one@example.com")  # a stranger's access request
+    before, sent = table_items(), len(outbox.messages())
+
+    for bad in (None, "", _forged(csrf), someone_elses):
+        refused = _send(api, route, cookie, bad)
+        assert refused["statusCode"] == 403 and _json(refused)["error_type"] == "invalid_csrf_token", bad
+
+    assert table_items() == before and len(outbox.messages()) == sent
+    done = _send(api, route, cookie, csrf)  # the same request with the session's own token
+    assert done["statusCode"] in (200, 303) and table_items() != before
+
+
+@pytest.mark.parametrize(
+    "route",
+    [r for r in ROUTES if r not in PRE_SESSION],
+    ids=lambda r: f"{r[0]} {r[1]}",
+)
+def test_without_a_session_every_other_route_is_401_before_its_body_is_read(api, route):
+    method, path = route
+    for body in ("{not json", json.dumps({"email": 12, "unknown": True})):
+        sent = event("console_api")
+        sent["rawPath"] = sent["requestContext"]["http"]["path"] = _concrete(path)
+        sent["requestContext"]["http"]["method"] = method
+        sent["headers"].pop("cookie", None)
+        sent.pop("cookies", None)
+        sent["headers"] |= {"content-type": "application/json", "x-csrf-token": "0" * 40}
+        sent["body"] = body
+        refused = api.functions.invoke("ConsoleFunction", sent)
+        assert refused["statusCode"] == 401, refused["body"]
+        assert json.loads(refused["body"])["error_type"] == "console_session_expired"

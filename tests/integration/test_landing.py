@@ -102,3 +102,55 @@ def test_continue_with_a_revoked_link_is_refused(api, outbox):
     api.revoke()
 
     assert _continue(api, token).status == 410
+
+
+# What browsers send with the Continue press of the landing page itself (its no-referrer policy makes
+# Chromium say `Origin: null`, with Sec-Fetch-Site vouching for it), and what clients without them send.
+SAME_ORIGIN = [
+    {"sec-fetch-site": "same-origin", "origin": "null"},
+    {"sec-fetch-site": "same-origin", "origin": "http://127.0.0.1:3000"},
+    {"sec-fetch-site": "none"},
+    {"origin": "http://127.0.0.1:3000"},
+    {},  # curl, a script: not a browser, so no other site can have made it post
+]
+CROSS_SITE = [
+    {"origin": "https://evil.example"},
+    {"sec-fetch-site": "cross-site", "origin": "https://evil.example"},
+    {"sec-fetch-site": "same-site", "origin": "http://127.0.0.1:3001"},  # another port is another origin
+    {"sec-fetch-site": "cross-site"},
+    {"origin": "null"},  # a sandboxed frame, from a browser too old to send Sec-Fetch-Site
+    {"sec-fetch-site": "same-origin", "origin": "https://evil.example"},
+]
+
+
+def _continue_with(api, token: str, headers: dict[str, str]):
+    from support import event
+
+    sent = event("landing_continue", raw_body=urlencode({"token": token}))
+    sent["headers"].update(headers)
+    return api.deliver(sent)
+
+
+@pytest.mark.parametrize("headers", SAME_ORIGIN)
+def test_continue_from_the_page_itself_signs_in(api, outbox, headers):
+    api.invite(session_duration_minutes=60)
+
+    reply = _continue_with(api, last_token(outbox), headers)
+
+    assert reply.status == 303 and "#session_token=" in reply.headers["Location"]
+
+
+@pytest.mark.parametrize("headers", CROSS_SITE)
+def test_another_site_posting_a_link_is_refused_with_a_page_and_nothing_spent(api, outbox, headers):
+    # The attacker's own hosted-mode link, posted from their page in the victim's browser (login CSRF)
+    api.invite("mallory@example.com", session_duration_minutes=60)
+    token = last_token(outbox)
+
+    reply = _continue_with(api, token, headers)
+
+    assert reply.status == 403 and "Location" not in reply.headers
+    assert "sent from another website" in reply.body and "nobody was signed in" in reply.body
+    assert reply.headers["Content-Type"].startswith("text/html") and "<script" not in reply.body
+    reader = api.readers(email="mallory@example.com").body["readers"][0]
+    assert reader["status"] == "pending" and reader["link_state"] == "active"  # no session, link unspent
+    assert _continue_with(api, token, SAME_ORIGIN[0]).status == 303  # the link still works from its page

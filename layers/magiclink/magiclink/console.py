@@ -1,17 +1,25 @@
 """The admin console's session: an HttpOnly, SameSite=Strict cookie holding a session token of a reader
-whose role is `admin`; every state-changing request also carries a CSRF token bound to that session."""
+whose role is `admin`; every state-changing request also carries a CSRF token bound to that session.
+Before a session, the sign-in form carries a token bound to a cookie of its own (a signed double submit),
+and its answer takes the same time whoever the address belongs to."""
 
 from __future__ import annotations
 
+import contextlib
+import re
+import secrets
+import time
 from dataclasses import dataclass
 
 from . import clock, grants, keyring, limits, sessions, store
-from .errors import SessionNotFound
+from .errors import SessionNotFound, TooManyRequests
 from .models.items import Reader
-from .models.requests import AuthenticateRequest, ReaderLinkRequest
+from .models.requests import AuthenticateRequest, InviteRequest, ReaderLinkRequest
 from .settings import get_settings
 
 COOKIE = "ml_console"
+FORM_COOKIE = "ml_console_form"
+_NONCE = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
 SESSION_MINUTES = 8 * 60
 ADMIN_ROLE = "admin"
 SIGN_IN_COOLDOWN = 60
@@ -32,15 +40,27 @@ def csrf_token(session_id: str) -> str:
     return keyring.signature("console-csrf", session_id)
 
 
-def cookie(value: str, max_age: int):
-    """The session cookie: HttpOnly, SameSite=Strict, Secure wherever the service is on HTTPS
-    (everywhere but the local stack)."""
+def cookie(value: str, max_age: int | None, name: str = COOKIE):
+    """A console cookie (the session's by default): HttpOnly, SameSite=Strict, Secure wherever the service
+    is on HTTPS (everywhere but the local stack); without max_age, it lasts as long as the browser's session."""
     from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 
     secure = get_settings().public_base_url.startswith("https://")
     return Cookie(
-        COOKIE, value, path="/console", secure=secure, http_only=True, max_age=max_age, same_site=SameSite.STRICT_MODE
+        name, value, path="/console", secure=secure, http_only=True, max_age=max_age, same_site=SameSite.STRICT_MODE
     )
+
+
+def sign_in_form(nonce: str | None) -> tuple[str, str]:
+    """(the form cookie's nonce, the form's token): the browser's nonce kept if it has one, so forms open
+    in two tabs both work; the token is the nonce signed, so another site can neither read nor make one."""
+    if not (nonce and _NONCE.fullmatch(nonce)):
+        nonce = secrets.token_urlsafe(32)
+    return nonce, keyring.signature("console-sign-in", nonce)
+
+
+def sign_in_form_ok(nonce: str | None, presented: str | None) -> bool:
+    return bool(nonce) and keyring.signature_valid("console-sign-in", nonce or "", presented)
 
 
 def admin_of(session_token: str | None) -> Admin:
@@ -60,7 +80,19 @@ def csrf_ok(admin: Admin, presented: str | None) -> bool:
 
 
 def request_sign_in(email: str, source_ip: str | None = None) -> None:
-    """Email a sign-in link to an admin; anyone else gets nothing (the page says the same either way).
+    """The sign-in form's request: an admin is emailed a link, anyone else (and any mistake) nothing, and
+    the answer waits until the same deadline in every case (the uniform answer's time), so neither what
+    the page says nor when it says it tells who is an admin."""
+    deadline = time.monotonic() + get_settings().uniform_response_ms / 1000
+    try:
+        with contextlib.suppress(ValueError, TooManyRequests):
+            _send_sign_in(InviteRequest(email=email).email, source_ip)
+    finally:
+        time.sleep(max(0.0, deadline - time.monotonic()))
+
+
+def _send_sign_in(email: str, source_ip: str | None) -> None:
+    """Email a sign-in link to an admin; anyone else gets nothing.
 
     Every attempt counts against the rate limits, admin or not, as a public request does (TooManyRequests).
     """

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
@@ -115,6 +115,26 @@ def email_param(value: str) -> str:
         raise errors.InvalidEmail(f"email: {exc}") from None
 
 
+def own_origin() -> str:
+    """The service's origin as a browser serialises it (scheme://host[:port], the default port left out)."""
+    url = urlsplit(get_settings().public_base_url)
+    port = f":{url.port}" if url.port and url.port != {"http": 80, "https": 443}.get(url.scheme) else ""
+    return f"{url.scheme}://{url.hostname}{port}"
+
+
+def same_origin(headers: Mapping[str, str]) -> bool:
+    """Whether a browser sent this request from one of the service's own pages, by what browsers say and
+    pages cannot forge: `Sec-Fetch-Site` (`same-origin`, or `none` for a person's own navigation) and
+    `Origin` (the service's own). Our pages' no-referrer policy makes browsers send `Origin: null` from
+    them, so `null` passes only where `Sec-Fetch-Site` vouches for it. Neither header is not a browser
+    (curl, a script): no other site can make a browser send a cross-origin POST without `Origin`.
+    """
+    site, origin = headers.get("sec-fetch-site"), headers.get("origin")
+    if site is not None and site.lower() not in ("same-origin", "none"):
+        return False
+    return origin is None or origin.lower() == own_origin() or (origin == "null" and site is not None)
+
+
 PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 
@@ -175,27 +195,42 @@ def _check_body(event: dict, content_types: tuple[str, ...]) -> None:
             raise errors.BadRequest("The request body is not UTF-8 text.") from None
 
 
+def _early_answer(error: errors.ServiceError, event: dict) -> dict:
+    """The error's answer, for a request refused before the resolver saw it."""
+    response = error_response(error, event)
+    return {
+        "statusCode": response.status_code,
+        "headers": {"Content-Type": "application/json", **error.headers},
+        "body": response.body,
+        "isBase64Encoded": False,
+    }
+
+
 def handle(
     app: APIGatewayHttpResolver,
     event: dict,
     context: Any,
     *,
     basic_auth: bool = True,
+    authorize: Callable[[dict], dict] | None = None,
     content_types: tuple[str, ...] = ("application/json",),
 ) -> dict:
-    """Checks that come before validation (credentials, body size and type), then the resolver."""
+    """Checks that come before validation (credentials, body size and type), then the resolver.
+
+    `authorize` is a function's own credential check (the console's session), run before anything about
+    the body; what it returns is the route's `app.context` for this request.
+    """
     try:
         if basic_auth:
             _check_basic_auth(event)
+        granted = authorize(event) if authorize else {}
         _check_body(event, content_types)
     except errors.ServiceError as exc:
-        response = error_response(exc, event)
-        return {
-            "statusCode": response.status_code,
-            "headers": {"Content-Type": "application/json", **exc.headers},
-            "body": response.body,
-            "isBase64Encoded": False,
-        }
+        return _early_answer(exc, event)
+    except Exception:  # as the resolver answers an unexpected failure
+        logger.exception("unhandled error")
+        return _early_answer(errors.ServiceError(), event)
+    app.append_context(**granted)  # resolve() clears it when it is done
     return app.resolve(event, context)
 
 
@@ -203,6 +238,7 @@ def lambda_entry(
     app: APIGatewayHttpResolver,
     *,
     basic_auth: bool = True,
+    authorize: Callable[[dict], dict] | None = None,
     content_types: tuple[str, ...] = ("application/json",),
 ) -> Callable[[dict, Any], dict]:
     """The decorated lambda_handler every API function exports: logging context, metrics, then `handle`."""
@@ -210,6 +246,6 @@ def lambda_entry(
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
     @metrics.log_metrics
     def lambda_handler(event: dict, context: Any) -> dict:
-        return handle(app, event, context, basic_auth=basic_auth, content_types=content_types)
+        return handle(app, event, context, basic_auth=basic_auth, authorize=authorize, content_types=content_types)
 
     return traced(lambda_handler)
