@@ -228,7 +228,7 @@ def test_pkce_links_need_the_verifier(api, outbox):
 def test_a_verifier_for_a_link_without_pkce_is_refused(api, outbox):
     api.invite()
     reply = api.authenticate(last_token(outbox), code_verifier=VERIFIER)
-    assert reply.status == 400 and reply.body["error_type"] == "pkce_unexpected_code_verifier"
+    assert reply.status == 400 and reply.body["error_type"] == "pkce_did_not_expect_code_verifier"
 
 
 @pytest.mark.parametrize(

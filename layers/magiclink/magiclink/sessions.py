@@ -23,7 +23,13 @@ from functools import cache
 
 from . import clock, keyring, signing, store
 from .credentials import project_credentials, token_key, token_keys
-from .errors import BadRequest, InvalidSessionJwt, SessionNotFound
+from .errors import (
+    InvalidSessionJwt,
+    NoSessionArguments,
+    NoSessionRevokeArguments,
+    SessionNotFound,
+    TooManySessionArguments,
+)
 from .models.items import Reader, SessionEntry
 from .settings import get_settings
 
@@ -199,7 +205,10 @@ class Current:
     session_jwt: str
 
 
-def _ref_of(session_token: str | None, session_jwt: str | None) -> SessionRef:
+def ref_of(session_token: str | None, session_jwt: str | None) -> SessionRef:
+    """The session one of `session_token` or `session_jwt` names (exactly one is sent, as Stytch requires)."""
+    if session_token and session_jwt:
+        raise TooManySessionArguments()
     if session_token:
         ref = locate_token(session_token)
         if ref is None:
@@ -207,7 +216,7 @@ def _ref_of(session_token: str | None, session_jwt: str | None) -> SessionRef:
         return ref
     if session_jwt:
         return verify_jwt(session_jwt)
-    raise BadRequest("Send session_token or session_jwt.")
+    raise NoSessionArguments()
 
 
 def _user_id(ref: SessionRef) -> str:
@@ -235,7 +244,7 @@ def authenticate_session(
     One read; a second write only to extend the session or set its claims, and to prune expired sessions.
     """
     now = clock.now()
-    ref = _ref_of(session_token, session_jwt)
+    ref = ref_of(session_token, session_jwt)
     reader, entry = current(ref, session_token, now)
     if minutes or custom_claims is not None:
         claims = None if custom_claims is None else json.dumps(custom_claims, separators=(",", ":"))
@@ -256,12 +265,17 @@ def authenticate_session(
 
 def revoke_session(session_id: str | None, session_token: str | None, session_jwt: str | None) -> None:
     """End one session at once (its token and every JWT it issued stop authenticating)."""
+    named = [v for v in (session_id, session_token, session_jwt) if v]
+    if not named:
+        raise NoSessionRevokeArguments()
+    if len(named) > 1:
+        raise TooManySessionArguments()
     if session_id:
         ref = parse_session_id(session_id)
         if ref is None:
             raise SessionNotFound()
     else:
-        ref = _ref_of(session_token, session_jwt)
+        ref = ref_of(session_token, session_jwt)
     if session_token:
         reader = store.reader.get_reader(_user_id(ref))
         if reader is None:
