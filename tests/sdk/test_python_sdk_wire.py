@@ -132,3 +132,20 @@ def test_the_async_client_invites_and_authenticates(client, server):
 
     invited, done = asyncio.run(flow())
     assert done.user_id == invited.user_id and done.user.name.last_name == "Lovelace"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/v1/no_such_thing"), ("GET", "/v1/magic_links/email/invite"), ("DELETE", "/v1/magic_links/authenticate")],
+)
+def test_an_unknown_route_or_method_answers_stytchs_error_json(server, method, path):
+    status, body = _request(method, f"{server}{path}", auth=False)
+    assert status == 404
+    assert body["error_type"] == "route_not_found" and body["request_id"].startswith("request-id-")
+    assert set(body) == {"status_code", "request_id", "error_type", "error_message", "error_url"}
+
+
+def test_an_sdk_method_this_service_does_not_serve_raises_a_readable_stytch_error(client):
+    with pytest.raises(StytchError) as raised:
+        client.passwords.strength_check(password="correct horse battery staple")
+    assert raised.value.details.error_type == "route_not_found" and raised.value.details.request_id

@@ -196,12 +196,14 @@ def handle(
     *,
     basic_auth: bool = True,
     content_types: tuple[str, ...] = ("application/json",),
+    check_body: bool = True,
 ) -> dict:
     """Checks that come before validation (credentials, body size and type), then the resolver."""
     try:
         if basic_auth:
             _check_basic_auth(event)
-        _check_body(event, content_types)
+        if check_body:
+            _check_body(event, content_types)
     except errors.ServiceError as exc:
         response = error_response(exc, event)
         return {
@@ -218,12 +220,13 @@ def lambda_entry(
     *,
     basic_auth: bool = True,
     content_types: tuple[str, ...] = ("application/json",),
+    check_body: bool = True,
 ) -> Callable[[dict, Any], dict]:
     """The decorated lambda_handler every API function exports: logging context, metrics, then `handle`."""
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
     @metrics.log_metrics
     def lambda_handler(event: dict, context: Any) -> dict:
-        return handle(app, event, context, basic_auth=basic_auth, content_types=content_types)
+        return handle(app, event, context, basic_auth=basic_auth, content_types=content_types, check_body=check_body)
 
     return traced(lambda_handler)
