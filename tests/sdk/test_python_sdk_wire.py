@@ -149,3 +149,47 @@ def test_an_sdk_method_this_service_does_not_serve_raises_a_readable_stytch_erro
     with pytest.raises(StytchError) as raised:
         client.passwords.strength_check(password="correct horse battery staple")
     assert raised.value.details.error_type == "route_not_found" and raised.value.details.request_id
+
+
+def _session(client, server, claims=None):
+    email = next(_emails)
+    client.magic_links.email.invite(email=email)
+    return client.magic_links.authenticate(
+        token=_token(server, email), session_duration_minutes=60, session_custom_claims=claims
+    )
+
+
+def test_custom_claims_follow_stytchs_rules(client, server):
+    done = _session(client, server, {"a": 1, "b": {"x": 1, "y": 2}, "exp": 1, "magiclink/grant": "forged"})
+    grant = {"id": done.session.custom_claims["magiclink/grant"]["id"], "role": "reader"}
+    assert done.session.custom_claims == {"a": 1, "b": {"x": 1, "y": 2}, "magiclink/grant": grant}
+
+    # A new value updates its key (objects key by key), null deletes, reserved claims are ignored
+    update = {"a": None, "b": {"x": None, "z": 3}, "c": "new", "iss": "https://evil.example", "sub": "someone"}
+    updated = client.sessions.authenticate(session_token=done.session_token, session_custom_claims=update)
+    assert updated.session.custom_claims == {"b": {"y": 2, "z": 3}, "c": "new", "magiclink/grant": grant}
+
+    # The service's own claims read the same through a remote call and the SDK's local JWT verification
+    local = client.sessions.authenticate_jwt_local(session_jwt=updated.session_jwt)
+    assert local.custom_claims == updated.session.custom_claims
+    assert local.roles == updated.session.roles == ["reader"]
+
+
+def test_claims_over_4_kb_are_refused_before_anything_is_written(client, server):
+    done = _session(client, server, {"keep": True})
+    big = {"big": "x" * 4100}
+    assert _error_type(
+        lambda: client.sessions.authenticate(session_token=done.session_token, session_custom_claims=big)
+    ) == ("invalid_session_custom_claims")
+    assert client.sessions.authenticate(session_token=done.session_token).session.custom_claims["keep"] is True
+
+    # Through a magic link that extends the session: refused, and the link is not spent
+    email = done.user.emails[0].email
+    client.magic_links.email.send(email=email)
+    token = _token(server, email)
+    authenticate = client.magic_links.authenticate
+    assert _error_type(
+        lambda: authenticate(token=token, session_token=done.session_token, session_custom_claims=big)
+    ) == ("invalid_session_custom_claims")
+    extended = authenticate(token=token, session_token=done.session_token, session_custom_claims={"more": 1})
+    assert extended.session.custom_claims["keep"] is True and extended.session.custom_claims["more"] == 1

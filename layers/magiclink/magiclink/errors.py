@@ -70,6 +70,11 @@ class TooManySessionArguments(BadRequest):
     default_message = "Send only one of session_token and session_jwt (or session_id, on revoke)."
 
 
+class InvalidCustomClaims(BadRequest):
+    error_type = "invalid_session_custom_claims"
+    default_message = "session_custom_claims: the session's claims would be over 4 KB of JSON."
+
+
 class DuplicateEmail(BadRequest):
     error_type = "duplicate_email"
     default_message = "This email belongs to another user: user_id and the session must be the email's own user."

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass, replace
 
@@ -34,7 +33,7 @@ from .models.requests import AuthenticateRequest, InviteRequest, ReaderLinkReque
 from .observability import logger, metrics
 from .settings import get_settings
 from .store.dynamo import ConditionFailed
-from .store.links import LinkIssue
+from .store.links import LinkIssue, SessionExtension
 
 DEFAULT_INVITE_TEMPLATE = "invite"
 LOGIN_TEMPLATE = "login"
@@ -232,6 +231,18 @@ def _refusal(old: Reader | None, request: AuthenticateRequest, link_hashes: list
     return SessionNotFound()  # the session to extend was not live
 
 
+def _extended_claims(user_id: str, sid: str, update: dict | None, now: int) -> str | None:
+    """The claims of the session a link extends, after `update` (None: no update, nothing read). Reading the
+    session first is what lets the write that spends the link set claims already checked, never fail after."""
+    if update is None:
+        return None
+    reader = store.reader.get_reader(user_id)
+    entry = reader.sessions.get(sid) if reader else None
+    if entry is None or entry.expires_at <= now:
+        raise SessionNotFound()
+    return sessions.merge_claims(entry.custom_claims, update)
+
+
 def authenticate(request: AuthenticateRequest, *, session_minutes: int | None = None) -> Authenticated:
     """Spend the link in one conditional write, with the session it creates or extends.
 
@@ -246,7 +257,6 @@ def authenticate(request: AuthenticateRequest, *, session_minutes: int | None = 
     user_id = project_credentials().user_id(user_uuid)
     link_hashes = tokens.token_hashes(token_keys(), request.token)
     minutes = request.session_duration_minutes or session_minutes
-    claims = json.dumps(request.session_custom_claims or {}, separators=(",", ":"))
 
     new_session = extend = None
     sid = session_token = ""
@@ -255,8 +265,12 @@ def authenticate(request: AuthenticateRequest, *, session_minutes: int | None = 
         if ref.user_uuid != user_uuid:
             raise SessionNotFound()
         sid, session_token = ref.sid, request.session_token or ""
-        expiry = now + minutes * 60 if minutes else None
-        extend = (sid, sessions.session_hashes(request.session_token) if request.session_token else None, expiry)
+        extend = SessionExtension(
+            sid,
+            token_hashes=sessions.session_hashes(request.session_token) if request.session_token else None,
+            expires_at=now + minutes * 60 if minutes else None,
+            claims_json=_extended_claims(user_id, sid, request.session_custom_claims, now),
+        )
     elif minutes:
         sid, session_token = sessions.new_session_token(user_uuid)
         attributes = request.attributes
@@ -268,7 +282,7 @@ def authenticate(request: AuthenticateRequest, *, session_minutes: int | None = 
             authenticated_at=now,
             ip_address=(attributes.ip_address or "") if attributes else "",
             user_agent=(attributes.user_agent or "") if attributes else "",
-            custom_claims_json=claims,
+            custom_claims_json=sessions.merge_claims({}, request.session_custom_claims),
         )
         new_session = (sid, entry)
     try:
