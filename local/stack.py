@@ -248,13 +248,18 @@ class Functions:
             return self.handler(logical_id)(event, LambdaContext(self.functions[logical_id]))
 
     def match(self, method: str, path: str) -> tuple[str, str, dict[str, str]] | None:
-        """(logical id, route key, path parameters) of the route serving this request, if any."""
+        """(logical id, route key, path parameters) of the route serving this request, if any: as API Gateway
+        does, a route the request matches, else the `$default` route."""
+        default = None
         for fn in self.functions.values():
             for route in fn.routes:
+                if route.path == "$default":
+                    default = (fn.logical_id, "$default", {})
+                    continue
                 found = route.pattern.match(path)
                 if found and route.method in (method, "ANY"):
                     return fn.logical_id, f"{route.method} {route.path}", found.groupdict()
-        return None
+        return default
 
 
 @dataclass

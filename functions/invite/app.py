@@ -1,7 +1,7 @@
 """POST /v1/magic_links/email/invite and /send: invite (create or renew a grant) or send a login link."""
 
 from magiclink import grants, http, idempotency, openapi
-from magiclink.models.requests import InviteRequest, ReaderLinkRequest, SendRequest
+from magiclink.models.requests import InviteRequest, SendRequest
 from magiclink.models.responses import InviteResponse, SendResponse
 
 app = http.make_resolver()
@@ -40,15 +40,7 @@ def invite(body: InviteRequest) -> InviteResponse:
     responses=openapi.responses(400, 401, 404, 429, 502, 503),
 )
 def send(body: SendRequest) -> SendResponse:
-    link = ReaderLinkRequest(
-        magic_link_url=body.login_magic_link_url,
-        link_expiration_minutes=body.login_expiration_minutes,
-        locale=body.locale,
-    )
-    template_id = body.login_template_id or grants.LOGIN_TEMPLATE
-    reader, _ = grants.send_link(
-        body.email, link, by=http.api_principal(), template_id=template_id, code_challenge=body.code_challenge
-    )
+    reader = grants.send(body, by=http.api_principal())
     request_id = http.request_id(app.current_event.raw_event)
     return SendResponse(request_id=request_id, user_id=reader.user_id, email_id=reader.email_id)
 

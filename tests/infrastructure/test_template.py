@@ -18,7 +18,7 @@ FUNCTIONS = TEMPLATE.functions()
 def _statements(logical_id: str) -> list[dict]:
     """The function's inline statements and those of the managed policies it attaches."""
     found = []
-    for policy in RESOURCES[logical_id]["Properties"]["Policies"]:
+    for policy in RESOURCES[logical_id]["Properties"].get("Policies", []):
         if "Ref" in policy:
             policy = RESOURCES[policy["Ref"]]["Properties"]["PolicyDocument"]
         found += [s["Fn::If"][1] if "Fn::If" in s else s for s in policy["Statement"]]
@@ -67,12 +67,16 @@ def test_the_api_routes_are_stytchs_and_each_has_its_own_function():
         "GET /v1/sessions/jwks/{project_id}": "JwksFunction",
         "ANY /console": "ConsoleFunction",
         "ANY /console/{proxy+}": "ConsoleFunction",
+        "ANY $default": "FallbackFunction",
     }
     assert FUNCTIONS["CleanupFunction"].schedule == {"Ref": "CleanupSchedule"}
 
 
 def test_every_route_has_a_sample_event_and_every_event_a_route():
-    routes = {f"{r.method} {r.path}" for fn in FUNCTIONS.values() for r in fn.routes}
+    # API Gateway's route key: "<METHOD> <path>", and the default route's is just "$default"
+    routes = {
+        r.path if r.path == "$default" else f"{r.method} {r.path}" for fn in FUNCTIONS.values() for r in fn.routes
+    }
     events = [json.loads(p.read_text()) for p in sorted((ROOT / "events").glob("*.json"))]
     api_events = {e["routeKey"] for e in events if e.get("version") == "2.0"}
     assert api_events == routes
@@ -116,6 +120,7 @@ def test_the_table_is_on_demand_with_ttl_point_in_time_recovery_and_the_expiry_i
             | {"kms:Sign", "kms:GetPublicKey"},
         ),
         ("JwksFunction", {"secretsmanager:GetSecretValue", "kms:GetPublicKey"}),
+        ("FallbackFunction", set()),
         (
             "ReadersFunction",
             {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query", "secretsmanager:GetSecretValue"}
@@ -281,3 +286,9 @@ def test_every_function_has_a_timeout_and_memory_and_no_send_outlives_the_delive
             # A link left 'sending' reads as not delivered only once no function could still be sending it
             assert timeout < DELIVERY_GRACE_SECONDS, name
         assert timeout <= 900, name
+
+
+def test_the_default_route_answers_what_no_other_route_serves():
+    (route,) = TEMPLATE.functions()["FallbackFunction"].routes
+    assert (route.method, route.path) == ("ANY", "$default")
+    assert not _statements("FallbackFunction")  # it reads nothing and calls nothing

@@ -32,8 +32,16 @@ def _assert_error(reply, status: int, error_type: str, mentions: str | None = No
         ({"email": "ada@@example.com"}, "invalid_email", "email"),
         ({"email": "a" * 65 + "@example.com"}, "invalid_email", "email"),
         ({"email": 42}, "invalid_email", "email"),
-        ({"email": "ada@example.com", "invite_expiration_minutes": 4}, "bad_request", "invite_expiration_minutes"),
-        ({"email": "ada@example.com", "invite_expiration_minutes": 10081}, "bad_request", "invite_expiration_minutes"),
+        (
+            {"email": "ada@example.com", "invite_expiration_minutes": 4},
+            "invalid_expiration",
+            "invite_expiration_minutes",
+        ),
+        (
+            {"email": "ada@example.com", "invite_expiration_minutes": 10081},
+            "invalid_expiration",
+            "invite_expiration_minutes",
+        ),
         ({"email": "ada@example.com", "invite_expiration_minutes": "60"}, "bad_request", "invite_expiration_minutes"),
         ({"email": "ada@example.com", "locale": "de"}, "invalid_locale", "locale"),
         ({"email": "ada@example.com", "locale": "EN_us"}, "invalid_locale", "locale"),

@@ -99,8 +99,14 @@ def test_send_gives_a_live_reader_a_login_link_stytch_style(api, outbox):
     [
         ({"email": "nobody@example.com"}, 404, "email_not_found"),
         ({"email": "ada@example.com", "login_template_id": "nope"}, 400, "invalid_template_id"),
-        ({"email": "ada@example.com", "login_expiration_minutes": 2}, 400, "bad_request"),
-        ({"email": "ada@example.com", "user_id": "user-test-x"}, 400, "bad_request"),
+        ({"email": "ada@example.com", "login_expiration_minutes": 2}, 400, "invalid_expiration"),
+        ({"email": "ada@example.com", "login_expiration_minutes": "60"}, 400, "bad_request"),
+        (
+            {"email": "ada@example.com", "login_magic_link_url": "https://evil.example/"},
+            400,
+            "invalid_login_magic_link_url",
+        ),
+        ({"email": "ada@example.com", "user_id": "user-test-x"}, 400, "duplicate_email"),
     ],
 )
 def test_send_refuses_cleanly(api, body, status, error_type):

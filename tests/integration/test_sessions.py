@@ -52,7 +52,9 @@ def test_authenticate_with_a_duration_returns_a_session_in_one_write(api, outbox
     assert reply.status == 200
     parsed = AuthenticateResponse.from_json(reply.status, reply.body)  # Stytch's SDK model
     assert parsed.session is not None and parsed.session.session_id.startswith("session-test-")
-    assert parsed.session.custom_claims == {"team": "docs"}
+    # the caller's claims, beside the grant the service adds (as the JWT carries it)
+    grant = {"id": reply.body["grant_id"], "role": "reader"}
+    assert parsed.session.custom_claims == {"team": "docs", "magiclink/grant": grant}
     assert parsed.session.authentication_factors[0].email_factor.email_address == "ada@example.com"
     assert len(parsed.session_token) == 72 and parsed.session_jwt.count(".") == 2
     dynamodb_calls = {op: n for (service, op), n in aws_calls.items() if service == "dynamodb"}
@@ -228,7 +230,7 @@ def test_pkce_links_need_the_verifier(api, outbox):
 def test_a_verifier_for_a_link_without_pkce_is_refused(api, outbox):
     api.invite()
     reply = api.authenticate(last_token(outbox), code_verifier=VERIFIER)
-    assert reply.status == 400 and reply.body["error_type"] == "pkce_unexpected_code_verifier"
+    assert reply.status == 400 and reply.body["error_type"] == "pkce_did_not_expect_code_verifier"
 
 
 @pytest.mark.parametrize(

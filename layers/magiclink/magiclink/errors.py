@@ -40,6 +40,46 @@ class InvalidRedirectUrl(BadRequest):
     default_message = "invite_magic_link_url is not in this deployment's redirect URL allow-list."
 
 
+class InvalidLoginRedirectUrl(InvalidRedirectUrl):
+    error_type = "invalid_login_magic_link_url"
+    default_message = "login_magic_link_url is not in this deployment's redirect URL allow-list."
+
+
+class InvalidExpiration(BadRequest):
+    error_type = "invalid_expiration"
+    default_message = "The link's expiration is out of range (5 to 10080 minutes)."
+
+
+class InvalidSessionDuration(BadRequest):
+    error_type = "invalid_session_duration_minutes"
+    default_message = "session_duration_minutes is out of range (5 to 527040)."
+
+
+class NoSessionArguments(BadRequest):
+    error_type = "no_session_arguments"
+    default_message = "Send session_token or session_jwt."
+
+
+class NoSessionRevokeArguments(BadRequest):
+    error_type = "no_session_revoke_arguments"
+    default_message = "Send session_id, session_token or session_jwt."
+
+
+class TooManySessionArguments(BadRequest):
+    error_type = "too_many_session_arguments"
+    default_message = "Send only one of session_token and session_jwt (or session_id, on revoke)."
+
+
+class InvalidCustomClaims(BadRequest):
+    error_type = "invalid_session_custom_claims"
+    default_message = "session_custom_claims: the session's claims would be over 4 KB of JSON."
+
+
+class DuplicateEmail(BadRequest):
+    error_type = "duplicate_email"
+    default_message = "This email belongs to another user: user_id and the session must be the email's own user."
+
+
 class NoDefaultRedirectUrl(BadRequest):
     error_type = "no_default_invite_redirect_url_set"
     default_message = "No invite_magic_link_url was given and the deployment has no default redirect URL."
@@ -81,7 +121,7 @@ class PkceExpectedCodeVerifier(BadRequest):
 
 
 class PkceUnexpectedCodeVerifier(BadRequest):
-    error_type = "pkce_unexpected_code_verifier"
+    error_type = "pkce_did_not_expect_code_verifier"
     default_message = "This link was made without a code_challenge: send no code_verifier."
 
 

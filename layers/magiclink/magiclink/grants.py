@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass, replace
 
@@ -13,6 +12,7 @@ from .credentials import project_credentials, token_key, token_keys
 from .errors import (
     BadRequest,
     DeviceMismatch,
+    DuplicateEmail,
     EmailBounced,
     EmailNotFound,
     GrantNotActive,
@@ -29,11 +29,11 @@ from .errors import (
     UnableToAuthMagicLink,
 )
 from .models.items import HistoryEvent, Reader, SessionEntry
-from .models.requests import AuthenticateRequest, InviteRequest, ReaderLinkRequest
+from .models.requests import AuthenticateRequest, InviteRequest, ReaderLinkRequest, SendRequest
 from .observability import logger, metrics
 from .settings import get_settings
 from .store.dynamo import ConditionFailed
-from .store.links import LinkIssue
+from .store.links import LinkIssue, SessionExtension
 
 DEFAULT_INVITE_TEMPLATE = "invite"
 LOGIN_TEMPLATE = "login"
@@ -162,7 +162,7 @@ def _new_reader(request: InviteRequest, fields: dict, key: bytes, now: int, by: 
 def invite(request: InviteRequest, *, by: str) -> Invited:
     """Create or reuse the user, create or renew the grant, issue a new link (older ones stop working), send it."""
     now = clock.now()
-    target = links.redirect_target(request.invite_magic_link_url)
+    target = links.redirect_target(request.invite_magic_link_url, field="invite_magic_link_url")
     template_id = request.invite_template_id or DEFAULT_INVITE_TEMPLATE
     if not mailer.template_exists(template_id):
         raise InvalidTemplateId()
@@ -231,6 +231,18 @@ def _refusal(old: Reader | None, request: AuthenticateRequest, link_hashes: list
     return SessionNotFound()  # the session to extend was not live
 
 
+def _extended_claims(user_id: str, sid: str, update: dict | None, now: int) -> str | None:
+    """The claims of the session a link extends, after `update` (None: no update, nothing read). Reading the
+    session first is what lets the write that spends the link set claims already checked, never fail after."""
+    if update is None:
+        return None
+    reader = store.reader.get_reader(user_id)
+    entry = reader.sessions.get(sid) if reader else None
+    if entry is None or entry.expires_at <= now:
+        raise SessionNotFound()
+    return sessions.merge_claims(entry.custom_claims, update)
+
+
 def authenticate(request: AuthenticateRequest, *, session_minutes: int | None = None) -> Authenticated:
     """Spend the link in one conditional write, with the session it creates or extends.
 
@@ -245,19 +257,20 @@ def authenticate(request: AuthenticateRequest, *, session_minutes: int | None = 
     user_id = project_credentials().user_id(user_uuid)
     link_hashes = tokens.token_hashes(token_keys(), request.token)
     minutes = request.session_duration_minutes or session_minutes
-    claims = json.dumps(request.session_custom_claims or {}, separators=(",", ":"))
 
     new_session = extend = None
     sid = session_token = ""
     if request.session_token or request.session_jwt:
-        ref = (sessions.locate_token(request.session_token) if request.session_token else None) or sessions.verify_jwt(
-            request.session_jwt or ""
-        )
-        if ref is None or ref.user_uuid != user_uuid:
+        ref = sessions.ref_of(request.session_token, request.session_jwt)
+        if ref.user_uuid != user_uuid:
             raise SessionNotFound()
         sid, session_token = ref.sid, request.session_token or ""
-        expiry = now + minutes * 60 if minutes else None
-        extend = (sid, sessions.session_hashes(request.session_token) if request.session_token else None, expiry)
+        extend = SessionExtension(
+            sid,
+            token_hashes=sessions.session_hashes(request.session_token) if request.session_token else None,
+            expires_at=now + minutes * 60 if minutes else None,
+            claims_json=_extended_claims(user_id, sid, request.session_custom_claims, now),
+        )
     elif minutes:
         sid, session_token = sessions.new_session_token(user_uuid)
         attributes = request.attributes
@@ -269,7 +282,7 @@ def authenticate(request: AuthenticateRequest, *, session_minutes: int | None = 
             authenticated_at=now,
             ip_address=(attributes.ip_address or "") if attributes else "",
             user_agent=(attributes.user_agent or "") if attributes else "",
-            custom_claims_json=claims,
+            custom_claims_json=sessions.merge_claims({}, request.session_custom_claims),
         )
         new_session = (sid, entry)
     try:
@@ -310,6 +323,7 @@ def send_link(
     code_challenge: str | None = None,
     user_id: str | None = None,
     counted: bool = False,
+    url_field: str = "magic_link_url",
 ) -> tuple[Reader, str]:
     """A new link for a reader whose grant is live; older links stop working. Returns (reader, url).
 
@@ -320,10 +334,10 @@ def send_link(
     now = clock.now()
     if not mailer.template_exists(template_id):
         raise InvalidTemplateId()
+    target = links.redirect_target(request.magic_link_url, field=url_field)
     if not counted:
         limits.take(now, email=email)
     user_id = user_id or _reader_id(email)
-    target = links.redirect_target(request.magic_link_url)
     token = tokens.new_token(_user_uuid(user_id))
     try:
         reader = store.links.reissue_link(
@@ -358,6 +372,40 @@ def send_link(
     metrics.add_metric(name="LinksIssued", unit=MetricUnit.Count, value=1)
     logger.info("link issued", extra={"delivery": request.delivery})
     return reader, url
+
+
+def send(request: SendRequest, *, by: str) -> Reader:
+    """Stytch's send: a login link for a user with live access (signup_* are accepted for the clients that
+    always send them; a pending user gets the login link too).
+
+    `user_id`, `session_token` or `session_jwt`, where given, must name the email's own user (Stytch would
+    add the email to that user; here a user has one email): DuplicateEmail otherwise.
+    """
+    link = ReaderLinkRequest(
+        magic_link_url=request.login_magic_link_url,
+        link_expiration_minutes=request.login_expiration_minutes,
+        locale=request.locale,
+    )
+    user_id = None
+    if request.user_id or request.session_token or request.session_jwt:
+        user_id = _reader_id(request.email)
+        if request.user_id and request.user_id != user_id:
+            raise DuplicateEmail()
+        if request.session_token or request.session_jwt:
+            ref = sessions.ref_of(request.session_token, request.session_jwt)
+            if project_credentials().user_id(ref.user_uuid) != user_id:
+                raise DuplicateEmail()
+            sessions.current(ref, request.session_token, clock.now())  # the session must be live
+    reader, _ = send_link(
+        request.email,
+        link,
+        by=by,
+        template_id=request.login_template_id or LOGIN_TEMPLATE,
+        code_challenge=request.code_challenge,
+        user_id=user_id,
+        url_field="login_magic_link_url",
+    )
+    return reader
 
 
 def deactivate_link(email: str, *, by: str) -> Reader:

@@ -29,7 +29,18 @@ _FIELD_ERRORS: dict[str, type[errors.ServiceError]] = {
     "invite_magic_link_url": errors.InvalidRedirectUrl,
     "invite_template_id": errors.InvalidTemplateId,
     "code_challenge_method": errors.PkceMethodNotSupported,
+    "login_magic_link_url": errors.InvalidLoginRedirectUrl,
 }
+# A number out of its range on one of these fields gets Stytch's specific error_type (a wrong type stays bad_request).
+_RANGE_ERRORS: dict[str, type[errors.ServiceError]] = {
+    "invite_expiration_minutes": errors.InvalidExpiration,
+    "login_expiration_minutes": errors.InvalidExpiration,
+    "signup_expiration_minutes": errors.InvalidExpiration,
+    "link_expiration_minutes": errors.InvalidExpiration,
+    "expiration_minutes": errors.InvalidExpiration,
+    "session_duration_minutes": errors.InvalidSessionDuration,
+}
+_OUT_OF_RANGE = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}
 
 
 def request_id(event: dict) -> str:
@@ -54,26 +65,29 @@ def error_response(error: errors.ServiceError, event: dict) -> Response:
     )
 
 
-def _describe(error: dict) -> tuple[str | None, str]:
-    """(the field, a sentence) for one pydantic error, without echoing the rejected value."""
+def _describe(error: dict) -> tuple[str | None, str, bool]:
+    """(the field, a sentence, whether it is out of range) for one pydantic error, without echoing the value."""
     loc = [str(part) for part in error.get("loc", ())][1:]  # drop where it was: body, query or path
     if error.get("type") == "json_invalid":
-        return None, "The request body is not valid JSON."
+        return None, "The request body is not valid JSON.", False
     if error.get("type") == "missing" and not loc:
-        return None, "The request body is required."
+        return None, "The request body is required.", False
     field = ".".join(loc)
     message = error.get("msg", "is invalid").removeprefix("Value error, ")
     if error.get("type") == "extra_forbidden":
         message = "is not a known field"
-    return (loc[0] if loc else None), f"{field}: {message}" if field else message
+    text = f"{field}: {message}" if field else message
+    return (loc[0] if loc else None), text, error.get("type") in _OUT_OF_RANGE
 
 
 def validation_error(exc: RequestValidationError) -> errors.ServiceError:
     described = [_describe(e) for e in exc.errors()]
-    message = "; ".join(text for _, text in described) or "The request is invalid."
-    for field, _ in described:
+    message = "; ".join(text for _, text, _ in described) or "The request is invalid."
+    for field, _, out_of_range in described:
         if field in _FIELD_ERRORS:
             return _FIELD_ERRORS[field](message)
+        if out_of_range and field in _RANGE_ERRORS:
+            return _RANGE_ERRORS[field](message)
     return errors.BadRequest(message)
 
 
@@ -214,6 +228,7 @@ def handle(
     basic_auth: bool = True,
     authorize: Callable[[dict], dict] | None = None,
     content_types: tuple[str, ...] = ("application/json",),
+    check_body: bool = True,
 ) -> dict:
     """Checks that come before validation (credentials, body size and type), then the resolver.
 
@@ -224,7 +239,8 @@ def handle(
         if basic_auth:
             _check_basic_auth(event)
         granted = authorize(event) if authorize else {}
-        _check_body(event, content_types)
+        if check_body:
+            _check_body(event, content_types)
     except errors.ServiceError as exc:
         return _early_answer(exc, event)
     except Exception:  # as the resolver answers an unexpected failure
@@ -240,12 +256,21 @@ def lambda_entry(
     basic_auth: bool = True,
     authorize: Callable[[dict], dict] | None = None,
     content_types: tuple[str, ...] = ("application/json",),
+    check_body: bool = True,
 ) -> Callable[[dict, Any], dict]:
     """The decorated lambda_handler every API function exports: logging context, metrics, then `handle`."""
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
     @metrics.log_metrics
     def lambda_handler(event: dict, context: Any) -> dict:
-        return handle(app, event, context, basic_auth=basic_auth, authorize=authorize, content_types=content_types)
+        return handle(
+            app,
+            event,
+            context,
+            basic_auth=basic_auth,
+            authorize=authorize,
+            content_types=content_types,
+            check_body=check_body,
+        )
 
     return traced(lambda_handler)

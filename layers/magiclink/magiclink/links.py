@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from .errors import InvalidRedirectUrl, NoDefaultRedirectUrl
+from .errors import InvalidLoginRedirectUrl, InvalidRedirectUrl, NoDefaultRedirectUrl
 from .settings import get_settings
 
 _UNSAFE = re.compile(r"[\x00-\x20\x7f\\]")
@@ -31,8 +31,11 @@ def _canonical(url: str) -> str | None:
     return f"{scheme}://{netloc}{parts.path or '/'}"
 
 
-def redirect_target(url: str | None) -> str:
-    """The URL the link will carry: the one asked for if it is on the allow-list, else the default."""
+def redirect_target(url: str | None, *, field: str = "invite_magic_link_url") -> str:
+    """The URL the link will carry: the one asked for if it is on the allow-list, else the default.
+
+    A URL off the allow-list is refused naming `field` (Stytch's error names the field it came in).
+    """
     settings = get_settings()
     if url is None:
         if settings.default_redirect_url is None:
@@ -41,7 +44,9 @@ def redirect_target(url: str | None) -> str:
     canonical = _canonical(url)
     allowed = {_canonical(entry) for entry in (*settings.redirect_urls, console_callback_url())}
     if canonical is None or canonical not in allowed:
-        raise InvalidRedirectUrl()
+        if field == "login_magic_link_url":
+            raise InvalidLoginRedirectUrl()
+        raise InvalidRedirectUrl(f"{field} is not in this deployment's redirect URL allow-list.")
     return url
 
 

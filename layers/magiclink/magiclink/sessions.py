@@ -23,13 +23,24 @@ from functools import cache
 
 from . import clock, keyring, signing, store
 from .credentials import project_credentials, token_key, token_keys
-from .errors import BadRequest, InvalidSessionJwt, SessionNotFound
+from .errors import (
+    InvalidCustomClaims,
+    InvalidSessionJwt,
+    NoSessionArguments,
+    NoSessionRevokeArguments,
+    SessionNotFound,
+    TooManySessionArguments,
+)
+from .models import mapping
 from .models.items import Reader, SessionEntry
 from .settings import get_settings
 
 JWT_LIFETIME_SECONDS = 5 * 60  # as Stytch's
 SESSION_CLAIM = "https://stytch.com/session"
-GRANT_CLAIM = "magiclink/grant"
+GRANT_CLAIM = mapping.GRANT_CLAIM
+# Stytch ignores custom claims named like a registered JWT claim; the service's own claims can't be set either.
+IGNORED_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti", SESSION_CLAIM, GRANT_CLAIM})
+MAX_CLAIMS_BYTES = 4096  # the whole map, as JSON (Stytch's limit)
 _TOKEN_BYTES = 16 + 6 + 32
 
 
@@ -136,8 +147,30 @@ def session_claims(reader: Reader, entry: SessionEntry, sid_full: str) -> dict:
             "authentication_factors": entry.factors(reader),
             "roles": [reader.role],
         },
-        GRANT_CLAIM: {"id": reader.grant_id, "role": reader.role},
-    }
+    } | mapping.service_claims(reader)
+
+
+def merge_claims(current: dict, update: dict | None) -> str:
+    """A session's custom claims after `update`, by Stytch's rules, as the JSON that is stored: a new value sets
+    its key (objects merge key by key), null deletes it, reserved claims are ignored; InvalidCustomClaims when
+    the result is over 4 KB. Checked before anything is written."""
+    merged = _merge(current, {k: v for k, v in (update or {}).items() if k not in IGNORED_CLAIMS})
+    encoded = json.dumps(merged, separators=(",", ":"))
+    if len(encoded.encode()) > MAX_CLAIMS_BYTES:
+        raise InvalidCustomClaims()
+    return encoded
+
+
+def _merge(current: dict, update: dict) -> dict:
+    merged = dict(current)
+    for key, value in update.items():
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, dict):
+            merged[key] = _merge(merged[key] if isinstance(merged.get(key), dict) else {}, value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def sign_jwt(reader: Reader, entry: SessionEntry, sid_full: str, now: int) -> str:
@@ -199,7 +232,10 @@ class Current:
     session_jwt: str
 
 
-def _ref_of(session_token: str | None, session_jwt: str | None) -> SessionRef:
+def ref_of(session_token: str | None, session_jwt: str | None) -> SessionRef:
+    """The session one of `session_token` or `session_jwt` names (exactly one is sent, as Stytch requires)."""
+    if session_token and session_jwt:
+        raise TooManySessionArguments()
     if session_token:
         ref = locate_token(session_token)
         if ref is None:
@@ -207,7 +243,7 @@ def _ref_of(session_token: str | None, session_jwt: str | None) -> SessionRef:
         return ref
     if session_jwt:
         return verify_jwt(session_jwt)
-    raise BadRequest("Send session_token or session_jwt.")
+    raise NoSessionArguments()
 
 
 def _user_id(ref: SessionRef) -> str:
@@ -235,10 +271,10 @@ def authenticate_session(
     One read; a second write only to extend the session or set its claims, and to prune expired sessions.
     """
     now = clock.now()
-    ref = _ref_of(session_token, session_jwt)
+    ref = ref_of(session_token, session_jwt)
     reader, entry = current(ref, session_token, now)
     if minutes or custom_claims is not None:
-        claims = None if custom_claims is None else json.dumps(custom_claims, separators=(",", ":"))
+        claims = None if custom_claims is None else merge_claims(entry.custom_claims, custom_claims)
         expires_at = now + minutes * 60 if minutes else entry.expires_at
         try:
             reader = store.reader.extend_session(
@@ -256,12 +292,17 @@ def authenticate_session(
 
 def revoke_session(session_id: str | None, session_token: str | None, session_jwt: str | None) -> None:
     """End one session at once (its token and every JWT it issued stop authenticating)."""
+    named = [v for v in (session_id, session_token, session_jwt) if v]
+    if not named:
+        raise NoSessionRevokeArguments()
+    if len(named) > 1:
+        raise TooManySessionArguments()
     if session_id:
         ref = parse_session_id(session_id)
         if ref is None:
             raise SessionNotFound()
     else:
-        ref = _ref_of(session_token, session_jwt)
+        ref = ref_of(session_token, session_jwt)
     if session_token:
         reader = store.reader.get_reader(_user_id(ref))
         if reader is None:

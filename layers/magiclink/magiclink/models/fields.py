@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 LOCALES = ("en", "es", "fr", "pt-br")
 
@@ -65,7 +65,15 @@ def iso(epoch: int) -> str:
 
 
 class WireModel(BaseModel):
+    """A shape on the wire: unknown fields refused; a field sent as null is taken as absent (Stytch's SDKs
+    send every optional field, null when unset), so it gets its default."""
+
     model_config = ConfigDict(extra="forbid", str_strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_absent(cls, data: Any) -> Any:
+        return {k: v for k, v in data.items() if v is not None} if isinstance(data, dict) else data
 
 
 class Name(WireModel):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .fields import iso
 from .items import Reader, SessionEntry
 from .responses import AccessRequestView, ReaderView, Session, SessionAttributes, User, UserEmail
@@ -37,6 +39,16 @@ def view_of(reader: Reader, now: int) -> ReaderView:
     )
 
 
+GRANT_CLAIM = "magiclink/grant"
+
+
+def service_claims(reader: Reader) -> dict[str, Any]:
+    """The claims the service adds beside the caller's: the grant and its role. The JWT carries them at its top
+    level and the session object among its custom_claims, so a remote sessions.authenticate and an SDK's local
+    JWT verification show the same."""
+    return {GRANT_CLAIM: {"id": reader.grant_id, "role": reader.role}}
+
+
 def session_of(reader: Reader, entry: SessionEntry, session_id: str) -> Session:
     return Session(
         session_id=session_id,
@@ -46,7 +58,7 @@ def session_of(reader: Reader, entry: SessionEntry, session_id: str) -> Session:
         expires_at=entry.expires_at_iso(),
         attributes=SessionAttributes(**entry.attributes()),
         authentication_factors=entry.factors(reader),
-        custom_claims=entry.custom_claims,
+        custom_claims=entry.custom_claims | service_claims(reader),
         roles=[reader.role],
     )
 

@@ -58,6 +58,9 @@ class AuthenticateRequest(WireModel):
     code_verifier: CodeVerifier | None = Field(default=None, repr=False)
     attributes: Attributes | None = None
     options: AuthenticateOptions | None = None
+    telemetry_id: Annotated[str, Field(max_length=256)] | None = Field(
+        default=None, description="Accepted and ignored: Stytch's device fingerprinting (a Stytch-only product)"
+    )
 
 
 class SessionsAuthenticateRequest(WireModel):
@@ -65,6 +68,9 @@ class SessionsAuthenticateRequest(WireModel):
     session_jwt: Annotated[str, Field(max_length=8192)] | None = Field(default=None, repr=False)
     session_duration_minutes: SessionMinutes | None = None
     session_custom_claims: Metadata | None = None
+    authorization_check: Metadata | None = Field(
+        default=None, description="Accepted and ignored: Stytch's RBAC authorization check (a Stytch-only product)"
+    )
 
 
 class SessionsRevokeRequest(WireModel):
@@ -93,6 +99,11 @@ class SendRequest(WireModel):
     locale: Locale | None = None
     attributes: Attributes | None = None
     code_challenge: CodeChallenge | None = None
+    # Stytch adds the email to this user (or the session's); here a user has one email, so these must name
+    # the email's own user (400 duplicate_email otherwise).
+    user_id: Annotated[str, Field(max_length=128)] | None = None
+    session_token: Annotated[str, Field(max_length=512)] | None = Field(default=None, repr=False)
+    session_jwt: Annotated[str, Field(max_length=8192)] | None = Field(default=None, repr=False)
 
 
 class ReaderLinkRequest(WireModel):

@@ -139,6 +139,17 @@ def mark_delivery(user_id: str, link_hash: str, *, at: int, message_id: str | No
     )
 
 
+@dataclass(frozen=True)
+class SessionExtension:
+    """The session an authenticate extends: `token_hashes` (None for a verified JWT, which has proven the
+    session already), a new expiry (None keeps it) and new custom claims as JSON (None keeps them)."""
+
+    sid: str
+    token_hashes: list[str] | None = None
+    expires_at: int | None = None
+    claims_json: str | None = None
+
+
 def consume_link(
     user_id: str,
     link_hashes: list[str],
@@ -148,12 +159,11 @@ def consume_link(
     ip_address: str | None = None,
     user_agent: str | None = None,
     new_session: tuple[str, SessionEntry] | None = None,
-    extend_session: tuple[str, list[str] | None, int | None] | None = None,
+    extend_session: SessionExtension | None = None,
 ) -> Reader:
     """The single-use step: one conditional write that spends the link and activates user and grant,
-    and creates (`new_session`: sid, entry) or extends (`extend_session`: sid, the token's hashes or None
-    for a verified JWT, new expiry or None to keep it)
-    a session in the same write, so a spent link without its session can never be.
+    and creates (`new_session`: sid, entry) or extends (`extend_session`) a session in the same write,
+    so a spent link without its session can never be.
 
     Applies only if the link is the reader's current one, unexpired, unspent (or reusable), the grant
     is live, the PKCE challenge matches (`code_challenge` is S256 of the verifier; None means the link
@@ -203,14 +213,17 @@ def consume_link(
             "session_bucket": expiry_bucket(entry.expires_at),
         }
     if extend_session is not None:
-        sid, session_hashes, expires_at = extend_session
+        session_hashes = extend_session.token_hashes
         sets += ["sessions.#sid.last_accessed_at = :now", "sessions.#sid.authenticated_at = :now"]
         conditions.append("sessions.#sid.expires_at > :now")
-        names["#sid"] = sid
-        if expires_at is not None:
+        names["#sid"] = extend_session.sid
+        if extend_session.expires_at is not None:
             sets.append("sessions.#sid.expires_at = :session_expires")
-            named["session_expires"] = expires_at
-        if session_hashes:  # a session_token; a verified session_jwt has proven the session already
+            named["session_expires"] = extend_session.expires_at
+        if extend_session.claims_json is not None:
+            sets.append("sessions.#sid.custom_claims_json = :session_claims")
+            named["session_claims"] = extend_session.claims_json
+        if session_hashes:
             names_ = [f":session_hash{i}" for i in range(len(session_hashes))]
             conditions.append(f"sessions.#sid.h IN ({', '.join(names_)})")
             named |= {name[1:]: h for name, h in zip(names_, session_hashes, strict=True)}
