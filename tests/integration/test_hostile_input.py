@@ -1,0 +1,202 @@
+"""Hostile input from anyone, credentials or not: every JSON route answers a 4xx in Stytch's shape (never a
+5xx, and never a ServerErrors metric for the alarms), and a refused request writes nothing: the table is as
+it was, no mail goes out, and the reader's link and session still work afterwards."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from urllib.parse import quote
+
+import pytest
+from support import Reply, table_items, token_of
+
+from local import stack
+from local.cfn import Template
+from magiclink import openapi
+
+ERROR_FIELDS = {"status_code", "request_id", "error_type", "error_message", "error_url"}
+EMAIL = "ada@example.com"
+
+
+@cache
+def _document() -> dict:
+    return openapi.document(stack.Functions(Template()).resolvers(), version="test")
+
+
+def _json_routes() -> list[tuple[str, str, bool]]:
+    """(method, path, takes a body) for every operation of the OpenAPI document: a new route is covered."""
+    return [
+        (method.upper(), path, "requestBody" in operation)
+        for path, operations in _document()["paths"].items()
+        for method, operation in operations.items()
+    ]
+
+
+ROUTES = _json_routes()
+BODY_ROUTES = [(method, path) for method, path, takes_body in ROUTES if takes_body]
+
+
+class Reader:
+    """Ada, with a reusable link and a live session: what a hostile request must leave exactly as it was."""
+
+    def __init__(self, api):
+        self.api = api
+        invited = api.invite(EMAIL, delivery="none", reusable=True)
+        assert invited.status == 200, invited.body
+        self.token = token_of(invited.body["magic_link_url"])
+        signed_in = api.authenticate(self.token, session_duration_minutes=60)
+        assert signed_in.status == 200, signed_in.body
+        self.session_token = signed_in.body["session_token"]
+        self.fields = {"email": EMAIL, "token": self.token, "session_token": self.session_token}
+
+    def still_gets_in(self) -> None:
+        assert self.api.authenticate(self.token).status == 200
+        assert self.api.send("sessions_authenticate", {"session_token": self.session_token}).status == 200
+
+
+@pytest.fixture
+def reader(api) -> Reader:
+    return Reader(api)
+
+
+def _stored() -> list[dict]:
+    return sorted(table_items(), key=lambda item: json.dumps(item, sort_keys=True))
+
+
+def _call(api, method: str, path: str, body: str, content_type: str) -> Reply:
+    """The request as API Gateway hands it over, with the project's credentials (public routes ignore them)."""
+    concrete = path.replace("{email}", quote(EMAIL)).replace("{project_id}", stack.credentials()[0])
+    headers = {"content-type": content_type, "authorization": stack.basic_auth_header()}
+    sent = stack.http_event(method, concrete, route=f"{method} {path}", headers=headers, body=body)
+    return api.deliver(sent)
+
+
+def _metrics(capsys) -> set[str]:
+    """The metric names powertools printed (EMF) since the last call."""
+    out = capsys.readouterr().out
+    blobs = [json.loads(line) for line in out.splitlines() if line.startswith("{") and '"_aws"' in line]
+    return {m["Name"] for blob in blobs for d in blob["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
+
+
+def _assert_refused(reply: Reply, status: int | None = None, mentions: str | None = None) -> None:
+    assert 400 <= reply.status < 500, (reply.status, reply.body)
+    if status is not None:
+        assert reply.status == status, reply.body
+    assert set(reply.body) == ERROR_FIELDS and reply.body["status_code"] == reply.status
+    if mentions:
+        assert mentions in reply.body["error_message"], reply.body
+
+
+def _with(fields: dict, raw: str) -> str:
+    """`fields` as a JSON object with one more member written out verbatim (what json.dumps cannot write)."""
+    return json.dumps(fields)[:-1] + f', "hostile": {raw}}}'
+
+
+HOSTILE = {
+    # name: (body from the reader's own fields, Content-Type, the status, what the message says)
+    "a number past Python's int limit": (lambda f: _with(f, "9" * 5000), "application/json", 400, "digits"),
+    "a negative one": (lambda f: _with(f, "-" + "9" * 5000), "application/json", 400, "digits"),
+    "nesting past the recursion limit": (
+        lambda f: _with(f, "[" * 10_000 + "]" * 10_000),
+        "application/json",
+        400,
+        "nested too deeply",
+    ),
+    "NaN": (lambda f: _with(f, "NaN"), "application/json", 400, "not valid JSON"),
+    "Infinity by overflow": (lambda f: _with(f, "1e999"), "application/json", 400, "too large"),
+    "an unpaired surrogate": (lambda f: _with(f, '"\\ud800"'), "application/json", 400, "surrogate"),
+    # No content has no format: as for any empty body, a route that needs one says it is missing
+    "an empty body typed text/plain": (lambda f: "", "text/plain", 400, "body is required"),
+    "an empty body typed multipart": (lambda f: "", "multipart/form-data; boundary=x", 400, "body is required"),
+    "an empty body typed as a form": (lambda f: "", "application/x-www-form-urlencoded", 400, None),
+}
+
+
+@pytest.mark.parametrize(("method", "path"), BODY_ROUTES, ids=[f"{m} {p}" for m, p in BODY_ROUTES])
+def test_a_hostile_body_on_any_json_route_is_a_4xx_that_writes_nothing(api, outbox, reader, capsys, method, path):
+    for name, (body, content_type, status, mentions) in HOSTILE.items():
+        before, mails = _stored(), len(outbox.messages())
+        capsys.readouterr()
+
+        reply = _call(api, method, path, body(reader.fields), content_type)
+
+        assert 400 <= reply.status < 500, (name, reply.status, reply.body)
+        _assert_refused(reply, status, mentions)
+        assert "ServerErrors" not in _metrics(capsys), name
+        assert _stored() == before, name
+        assert len(outbox.messages()) == mails, name
+    reader.still_gets_in()
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [(m, p) for m, p, body in ROUTES if not body],
+    ids=[f"{m} {p}" for m, p, body in ROUTES if not body],
+)
+def test_a_route_that_takes_no_body_ignores_a_hostile_one(api, outbox, reader, capsys, method, path):
+    capsys.readouterr()
+    for name, (body, content_type, _, _) in HOSTILE.items():
+        reply = _call(api, method, path, body(reader.fields), content_type)
+
+        assert reply.status < 500, (name, reply.body)
+    assert "ServerErrors" not in _metrics(capsys)
+
+
+def test_every_operation_of_the_document_is_covered():
+    assert len(ROUTES) >= 12 and len(BODY_ROUTES) >= 7
+    assert ("POST", "/v1/magic_links/email/request", True) in ROUTES  # the public one too
+
+
+@pytest.mark.parametrize(("method", "path"), BODY_ROUTES, ids=[f"{m} {p}" for m, p in BODY_ROUTES])
+def test_a_mixed_case_json_media_type_is_read_as_json(api, reader, method, path):
+    # Media types are case-insensitive (RFC 9110): the body is parsed, so its unknown field is named
+    reply = _call(api, method, path, json.dumps({"not_a_field": 1}), "Application/Json; charset=UTF-8")
+
+    _assert_refused(reply, 400, "not_a_field: is not a known field")
+
+
+def test_an_invite_typed_application_json_in_mixed_case_is_served(api, outbox):
+    body = json.dumps({"email": EMAIL, "name": {"first_name": "Ada"}})
+
+    reply = _call(api, "POST", "/v1/magic_links/email/invite", body, "Application/JSON")
+
+    assert reply.status == 200, reply.body
+    assert api.readers().body["readers"][0]["name"]["first_name"] == "Ada"
+    assert len(outbox.messages()) == 1
+
+
+def test_a_console_api_call_with_a_hostile_body_is_a_4xx(api, capsys):
+    sent = stack.http_event(
+        "POST",
+        "/console/api/readers",
+        route="ANY /console/{proxy+}",
+        headers={"content-type": "application/json"},
+        body=_with({"email": EMAIL}, "9" * 5000),
+    )
+    capsys.readouterr()
+
+    reply = api.deliver(sent)
+
+    _assert_refused(reply)
+    assert "ServerErrors" not in _metrics(capsys)
+    assert table_items() == []
+
+
+@pytest.mark.parametrize("expires", ["9" * 5000, "²", "-1", "1e3", "0x10", ""])
+def test_the_owners_grant_form_with_a_hostile_expires_is_refused_and_grants_nothing(api, outbox, capsys, expires):
+    sent = stack.http_event(
+        "POST",
+        "/v1/access_requests/grant",
+        route="POST /v1/access_requests/grant",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+        body=f"email=stranger%40example.com&expires={expires}&sig=" + "0" * 64,
+    )
+    capsys.readouterr()
+
+    reply = api.deliver(sent)
+
+    assert reply.status == 403 and "not valid" in reply.body
+    assert "ServerErrors" not in _metrics(capsys)
+    assert table_items() == []
+    assert outbox.messages() == []
