@@ -8,12 +8,14 @@ import json
 from functools import cache
 from urllib.parse import quote
 
+import jwt
 import pytest
 from support import Reply, table_items, token_of
 
 from local import stack
 from local.cfn import Template
 from magiclink import openapi
+from magiclink.models.fields import METADATA_MAX_BYTES, METADATA_MAX_DEPTH
 
 ERROR_FIELDS = {"status_code", "request_id", "error_type", "error_message", "error_url"}
 EMAIL = "ada@example.com"
@@ -200,3 +202,75 @@ def test_the_owners_grant_form_with_a_hostile_expires_is_refused_and_grants_noth
     assert "ServerErrors" not in _metrics(capsys)
     assert table_items() == []
     assert outbox.messages() == []
+
+
+# Free-form JSON (metadata, custom claims): bounded at the edge, before a link is spent or a claim stored.
+def _nested(depth: int) -> dict:
+    """An object `depth` levels deep: {"a": {"a": ... {}}}."""
+    value: dict = {}
+    for _ in range(depth - 1):
+        value = {"a": value}
+    return value
+
+
+FREE_FORM = [
+    ("invite", "trusted_metadata"),
+    ("invite", "untrusted_metadata"),
+    ("authenticate", "session_custom_claims"),
+    ("sessions_authenticate", "session_custom_claims"),
+]
+TOO_MUCH = {
+    "one level too deep": (_nested(METADATA_MAX_DEPTH + 1), f"nests deeper than {METADATA_MAX_DEPTH} levels"),
+    "300 levels deep": (_nested(300), "nests deeper than"),
+    "a list too deep": ({"a": [[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]}, "nests deeper than"),
+    "one byte too large": (
+        {"blob": "x" * (METADATA_MAX_BYTES - len('{"blob":""}') + 1)},
+        f"is larger than {METADATA_MAX_BYTES} bytes",
+    ),
+    "too large in UTF-8": ({"blob": "é" * (METADATA_MAX_BYTES // 2)}, "is larger than"),
+}
+
+
+def _request(reader: Reader, route: str, field: str, value: dict) -> dict:
+    own = {
+        "invite": {"email": EMAIL, "delivery": "none"},
+        "authenticate": {"token": reader.token, "session_duration_minutes": 60},
+        "sessions_authenticate": {"session_token": reader.session_token},
+    }
+    return own[route] | {field: value}
+
+
+@pytest.mark.parametrize(("route", "field"), FREE_FORM, ids=[f"{r}.{f}" for r, f in FREE_FORM])
+def test_free_form_json_too_deep_or_too_large_is_a_400_naming_the_field_and_writes_nothing(
+    api, outbox, reader, capsys, route, field
+):
+    for name, (value, says) in TOO_MUCH.items():
+        before, mails = _stored(), len(outbox.messages())
+        capsys.readouterr()
+
+        reply = api.send(route, _request(reader, route, field, value))
+
+        assert reply.status == 400, (name, reply.body)
+        _assert_refused(reply, 400, f"{field}: {says}")
+        assert "ServerErrors" not in _metrics(capsys), name
+        assert _stored() == before, name
+        assert len(outbox.messages()) == mails, name
+    reader.still_gets_in()
+
+
+@pytest.mark.parametrize(("route", "field"), FREE_FORM, ids=[f"{r}.{f}" for r, f in FREE_FORM])
+def test_free_form_json_at_the_limits_is_kept_and_answered(api, reader, route, field):
+    deepest = _nested(METADATA_MAX_DEPTH)
+    largest = {"blob": "é" * ((METADATA_MAX_BYTES - len('{"blob":""}')) // 2)}  # 4,096 bytes, 2,048 characters
+
+    for value in (deepest, largest):
+        reply = api.send(route, _request(reader, route, field, value))
+        assert reply.status == 200, reply.body
+
+        if route == "invite":  # the new link's authentication answers the user, metadata and all
+            signed_in = api.authenticate(token_of(reply.body["magic_link_url"]), session_duration_minutes=60)
+            assert signed_in.body["user"][field] == value
+        else:  # the claims are in the session and, at the top level, in its JWT
+            assert reply.body["session"]["custom_claims"] == value
+            claims = jwt.decode(reply.body["session_jwt"], options={"verify_signature": False})
+            assert {k: claims[k] for k in value} == value

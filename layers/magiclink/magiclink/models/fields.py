@@ -3,6 +3,7 @@ shapes (Name, Attributes) that both the wire and the stored items use."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -41,9 +42,37 @@ def normalize_locale(value: str) -> str:
     return locale
 
 
+# Free-form JSON (metadata, custom claims) as stored and answered: bounded on the way in, by Metadata.
+JsonObject = dict[str, Any]
+# Deep enough for any real metadata or claims (two or three levels), shallow enough that an answer carrying
+# them always serialises (pydantic's serialiser stops at about 255) and that, stored as a map inside a
+# session entry, they would still fit DynamoDB's 32 levels.
+METADATA_MAX_DEPTH = 16
+METADATA_MAX_BYTES = 4096  # Stytch's limit on a metadata object and on a session's custom claims
+
+
+def _depth(value: Any) -> int:
+    """How many objects and arrays deep `value` goes (a scalar is 0, {} is 1)."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, level = pending.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            pending.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def _bounded(value: JsonObject) -> JsonObject:
+    if _depth(value) > METADATA_MAX_DEPTH:
+        raise ValueError(f"nests deeper than {METADATA_MAX_DEPTH} levels")
+    if len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()) > METADATA_MAX_BYTES:
+        raise ValueError(f"is larger than {METADATA_MAX_BYTES} bytes as JSON")
+    return value
+
+
 Email = Annotated[str, Field(max_length=320, json_schema_extra={"format": "email"}), AfterValidator(normalize_email)]
 Locale = Annotated[str, Field(max_length=16), AfterValidator(normalize_locale)]
-Metadata = dict[str, Any]
+Metadata = Annotated[JsonObject, AfterValidator(_bounded)]
 # Names go into email bodies and pages (escaped); control characters (CR/LF included) are never a name.
 NamePart = Annotated[str, Field(max_length=256, pattern=r"^[^\x00-\x1f\x7f]*$")]
 SessionMinutes = Annotated[int, Field(strict=True, ge=5, le=527040)]
