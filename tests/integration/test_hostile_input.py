@@ -274,3 +274,45 @@ def test_free_form_json_at_the_limits_is_kept_and_answered(api, reader, route, f
             assert reply.body["session"]["custom_claims"] == value
             claims = jwt.decode(reply.body["session_jwt"], options={"verify_signature": False})
             assert {k: claims[k] for k in value} == value
+
+
+# Human-readable fields: they reach the plain-text email, its Subject line and the landing page.
+UNREADABLE = {
+    "CR LF": "Grace\r\nBcc: eve@example.com",
+    "NUL": "Grace\x00",
+    "ESC": "Grace\x1b[31m",
+    "NEL": "Grace\x85from Acme",
+    "line separator": "Grace\u2028from Acme",
+    "paragraph separator": "Grace\u2029from Acme",
+    "right-to-left override": "Grace \u202eemca morf",
+    "left-to-right isolate": "Grace \u2066Acme\u2069",
+}
+TEXT_FIELDS = {
+    "inviter_name": lambda text: {"inviter_name": text},
+    "name.first_name": lambda text: {"name": {"first_name": text}},
+    "name.middle_name": lambda text: {"name": {"middle_name": text}},
+    "name.last_name": lambda text: {"name": {"last_name": text}},
+}
+
+
+@pytest.mark.parametrize("field", sorted(TEXT_FIELDS))
+def test_a_human_readable_field_with_control_characters_is_refused_and_nothing_is_sent(api, outbox, reader, field):
+    before = _stored()
+    for name, text in UNREADABLE.items():
+        reply = api.invite(EMAIL, **TEXT_FIELDS[field](text))
+
+        assert reply.status == 400, (name, reply.body)
+        _assert_refused(reply, 400, f"{field}: must not contain control characters")
+    assert _stored() == before
+    assert outbox.messages() == []
+    reader.still_gets_in()
+
+
+def test_names_in_any_script_are_welcome(api, outbox):
+    name = {"first_name": "Zoë-Łucja", "middle_name": "محمد", "last_name": "山田 👩‍💻"}
+
+    reply = api.invite(EMAIL, name=name, inviter_name="Grâce from Ακμή")
+
+    assert reply.status == 200, reply.body
+    assert api.readers().body["readers"][0]["name"] == name
+    assert "Zoë-Łucja" in outbox.messages()[-1].text

@@ -70,11 +70,25 @@ def _bounded(value: JsonObject) -> JsonObject:
     return value
 
 
+# Characters no human-readable field may hold: C0 and C1 controls (CR, LF, NUL, ESC, NEL...), the line and
+# paragraph separators, and the bidi overrides and isolates that make text read other than it is.
+_CONTROLS = r"\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(f"[{_CONTROLS}]")
+PLAIN_TEXT = f"^[^{_CONTROLS}]*$"  # the same rule for the OpenAPI document (JSON Schema reads these escapes too)
+
+
+def _plain(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters, line breaks or bidirectional overrides")
+    return value
+
+
 Email = Annotated[str, Field(max_length=320, json_schema_extra={"format": "email"}), AfterValidator(normalize_email)]
 Locale = Annotated[str, Field(max_length=16), AfterValidator(normalize_locale)]
 Metadata = Annotated[JsonObject, AfterValidator(_bounded)]
-# Names go into email bodies and pages (escaped); control characters (CR/LF included) are never a name.
-NamePart = Annotated[str, Field(max_length=256, pattern=r"^[^\x00-\x1f\x7f]*$")]
+# Every human-readable field (names, who invites): they reach email bodies, Subject lines and pages.
+Text = Annotated[str, Field(json_schema_extra={"pattern": PLAIN_TEXT}), AfterValidator(_plain)]
+NamePart = Annotated[Text, Field(max_length=256)]
 SessionMinutes = Annotated[int, Field(strict=True, ge=5, le=527040)]
 TemplateId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 # RFC 7636: the verifier is 43..128 unreserved characters; the S256 challenge is 43 base64url characters.
