@@ -1,5 +1,6 @@
 """Public: a reader asks for a new link (JSON or the /access form); the owner grants a stranger's request."""
 
+import re
 from typing import Annotated
 from urllib.parse import parse_qs
 
@@ -64,11 +65,17 @@ def grant_confirm(
     return http.html_page(page, 200 if valid else 403)
 
 
+def _epoch_seconds(text: str) -> int:
+    """The form's `expires`; anything but ASCII digits of a plausible time (5,000 digits, '²') reads as 0, an
+    expired link, rather than reaching int() and its 500."""
+    return int(text) if re.fullmatch(r"[0-9]{1,12}", text) else 0
+
+
 @app.post("/v1/access_requests/grant", include_in_schema=False)
 def grant_submit():
     form = _form()
     email, sig = form.get("email", ""), form.get("sig", "")
-    expires = int(form["expires"]) if form.get("expires", "").isdigit() else 0
+    expires = _epoch_seconds(form.get("expires", ""))
     if not selfservice.grant_link_valid(email, expires, sig):
         return http.html_page(pages.render("grant", state="invalid", email=email, expires=0, sig=""), 403)
     selfservice.grant_request(email)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -21,6 +23,9 @@ from .observability import logger, metrics, traced
 from .settings import get_settings
 
 MAX_BODY_BYTES = 64 * 1024
+# More digits than any field or claim needs (a 128-bit integer has 39), and far fewer than Python's int
+# limit (4,300 digits), past which json.loads fails with a ValueError, not a decode error.
+MAX_INT_DIGITS = 40
 
 # A validation failure on one of these fields gets Stytch's specific error_type.
 _FIELD_ERRORS: dict[str, type[errors.ServiceError]] = {
@@ -30,6 +35,7 @@ _FIELD_ERRORS: dict[str, type[errors.ServiceError]] = {
     "invite_template_id": errors.InvalidTemplateId,
     "code_challenge_method": errors.PkceMethodNotSupported,
     "login_magic_link_url": errors.InvalidLoginRedirectUrl,
+    "session_custom_claims": errors.InvalidCustomClaims,
 }
 # A number out of its range on one of these fields gets Stytch's specific error_type (a wrong type stays bad_request).
 _RANGE_ERRORS: dict[str, type[errors.ServiceError]] = {
@@ -91,8 +97,41 @@ def validation_error(exc: RequestValidationError) -> errors.ServiceError:
     return errors.BadRequest(message)
 
 
+def _int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise errors.BadRequest(f"The request body has a number with more than {MAX_INT_DIGITS} digits.")
+    return int(text)
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999: it would come back as Infinity, which is not JSON
+        raise errors.BadRequest("The request body has a number too large to represent.")
+    return value
+
+
+def _constant(_: str) -> float:
+    raise errors.BadRequest("The request body is not valid JSON: NaN and Infinity are not JSON numbers.")
+
+
+def parse_json(text: str) -> Any:
+    """Every JSON body, as powertools' resolver reads it: what json.loads would turn into a 500 (a number
+    past Python's int limit, nesting past the recursion limit), or into values that could be stored but not
+    answered or sent on (NaN, Infinity, an unpaired surrogate such as "\\ud800"), is a 400 before anything
+    looks at the request."""
+    try:
+        value = json.loads(text, parse_int=_int, parse_float=_float, parse_constant=_constant)
+    except RecursionError:
+        raise errors.BadRequest("The request body is nested too deeply.") from None
+    try:
+        json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise errors.BadRequest("The request body has a string with an unpaired surrogate: it is not text.") from None
+    return value
+
+
 def make_resolver() -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(enable_validation=True)
+    app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_json)
 
     @app.exception_handler(errors.ServiceError)
     def _service_error(exc: errors.ServiceError) -> Response:
@@ -194,13 +233,16 @@ def _check_basic_auth(event: dict) -> None:
         raise errors.Unauthorized()
 
 
+def _media_type(event: dict) -> str:
+    return (_header(event, "content-type") or "application/json").split(";")[0].strip().lower()
+
+
 def _check_body(event: dict, content_types: tuple[str, ...]) -> None:
     body = event.get("body") or ""
     size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
     if size > MAX_BODY_BYTES:
         raise errors.PayloadTooLarge()
-    content_type = (_header(event, "content-type") or "application/json").split(";")[0].strip().lower()
-    if body and content_type not in content_types:
+    if body and _media_type(event) not in content_types:
         raise errors.UnsupportedMediaType()
     if body and event.get("isBase64Encoded"):  # bytes that aren't text: powertools would fail decoding them
         try:
@@ -247,7 +289,23 @@ def handle(
         logger.exception("unhandled error")
         return _early_answer(errors.ServiceError(), event)
     app.append_context(**granted)  # resolve() clears it when it is done
-    return app.resolve(event, context)
+    return app.resolve(_as_read(event, content_types), context)
+
+
+def _as_read(event: dict, content_types: tuple[str, ...]) -> dict:
+    """The event as the resolver should read it. Its Content-Type's media type in lower case: media types are
+    case-insensitive (RFC 9110: `Application/Json` is JSON), and powertools matches `application/json` as
+    written. And no Content-Type on an empty body of a type this function does not take (the others were
+    refused): no content has no format, so a route that needs a body says it is missing, as for any empty body,
+    instead of powertools parsing nothing as a form or failing on text/plain."""
+    value = _header(event, "content-type")
+    if value is None:
+        return event
+    headers = {k: v for k, v in event["headers"].items() if k.lower() != "content-type"}
+    media_type, sep, parameters = value.partition(";")
+    if media_type.strip().lower() in content_types:
+        headers["content-type"] = media_type.strip().lower() + sep + parameters
+    return event | {"headers": headers}
 
 
 def lambda_entry(

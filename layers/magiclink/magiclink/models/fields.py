@@ -3,6 +3,7 @@ shapes (Name, Attributes) that both the wire and the stored items use."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -41,11 +42,53 @@ def normalize_locale(value: str) -> str:
     return locale
 
 
+# Free-form JSON (metadata, custom claims) as stored and answered: bounded on the way in, by Metadata.
+JsonObject = dict[str, Any]
+# Deep enough for any real metadata or claims (two or three levels), shallow enough that an answer carrying
+# them always serialises (pydantic's serialiser stops at about 255) and that, stored as a map inside a
+# session entry, they would still fit DynamoDB's 32 levels.
+METADATA_MAX_DEPTH = 16
+METADATA_MAX_BYTES = 4096  # Stytch's limit on a metadata object and on a session's custom claims
+
+
+def _depth(value: Any) -> int:
+    """How many objects and arrays deep `value` goes (a scalar is 0, {} is 1)."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, level = pending.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            pending.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def _bounded(value: JsonObject) -> JsonObject:
+    if _depth(value) > METADATA_MAX_DEPTH:
+        raise ValueError(f"nests deeper than {METADATA_MAX_DEPTH} levels")
+    if len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()) > METADATA_MAX_BYTES:
+        raise ValueError(f"is larger than {METADATA_MAX_BYTES} bytes as JSON")
+    return value
+
+
+# Characters no human-readable field may hold: C0 and C1 controls (CR, LF, NUL, ESC, NEL...), the line and
+# paragraph separators, and the bidi overrides and isolates that make text read other than it is.
+_CONTROLS = r"\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(f"[{_CONTROLS}]")
+PLAIN_TEXT = f"^[^{_CONTROLS}]*$"  # the same rule for the OpenAPI document (JSON Schema reads these escapes too)
+
+
+def _plain(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters, line breaks or bidirectional overrides")
+    return value
+
+
 Email = Annotated[str, Field(max_length=320, json_schema_extra={"format": "email"}), AfterValidator(normalize_email)]
 Locale = Annotated[str, Field(max_length=16), AfterValidator(normalize_locale)]
-Metadata = dict[str, Any]
-# Names go into email bodies and pages (escaped); control characters (CR/LF included) are never a name.
-NamePart = Annotated[str, Field(max_length=256, pattern=r"^[^\x00-\x1f\x7f]*$")]
+Metadata = Annotated[JsonObject, AfterValidator(_bounded)]
+# Every human-readable field (names, who invites): they reach email bodies, Subject lines and pages.
+Text = Annotated[str, Field(json_schema_extra={"pattern": PLAIN_TEXT}), AfterValidator(_plain)]
+NamePart = Annotated[Text, Field(max_length=256)]
 SessionMinutes = Annotated[int, Field(strict=True, ge=5, le=527040)]
 TemplateId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 # RFC 7636: the verifier is 43..128 unreserved characters; the S256 challenge is 43 base64url characters.

@@ -9,7 +9,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from .fields import Attributes, GrantStatus, HistoryEventName, LinkDelivery, LinkState, Metadata, Name, UserStatus, iso
+from .fields import (
+    Attributes,
+    GrantStatus,
+    HistoryEventName,
+    JsonObject,
+    LinkDelivery,
+    LinkState,
+    Name,
+    UserStatus,
+    iso,
+)
 
 # How long a link may stay "sending" (written, its email not yet handed to SES) before it counts as not
 # delivered: longer than any function's timeout, so only a send that died on the way is left there.
@@ -35,7 +45,7 @@ class SessionEntry(BaseModel):
     custom_claims_json: str = "{}"
 
     @property
-    def custom_claims(self) -> Metadata:
+    def custom_claims(self) -> JsonObject:
         return json.loads(self.custom_claims_json)
 
     def started_at_iso(self) -> str:
@@ -71,8 +81,8 @@ class Reader(BaseModel):
     user_status: UserStatus = "pending"
     created_at: int
     locale: str = "en"
-    trusted_metadata: Metadata = {}
-    untrusted_metadata: Metadata = {}
+    trusted_metadata: JsonObject = {}
+    untrusted_metadata: JsonObject = {}
     grant_id: str
     role: str = "reader"
     grant_status: GrantStatus = "pending"

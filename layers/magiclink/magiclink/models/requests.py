@@ -18,6 +18,7 @@ from .fields import (
     NamePart,
     SessionMinutes,
     TemplateId,
+    Text,
     WireModel,
 )
 
@@ -38,7 +39,7 @@ class InviteRequest(WireModel):
     reusable: StrictBool = False
     delivery: Literal["email", "none"] = "email"
     force: StrictBool = Field(default=False, description="Send even to an address that hard-bounced before")
-    inviter_name: Annotated[str, Field(min_length=1, max_length=128)] | None = Field(
+    inviter_name: Annotated[Text, Field(min_length=1, max_length=128)] | None = Field(
         default=None, description="Who invites, as the landing page shows it (e.g. 'Grace from Acme')"
     )
     code_challenge: CodeChallenge | None = None

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from .fields import GrantStatus, LinkDelivery, LinkState, Metadata, Name, UserStatus
+from .fields import GrantStatus, JsonObject, LinkDelivery, LinkState, Name, UserStatus
 
 
 class StytchResponse(BaseModel):
@@ -34,8 +34,8 @@ class User(BaseModel):
     status: Literal["pending", "active"]
     name: Name
     created_at: str
-    trusted_metadata: Metadata
-    untrusted_metadata: Metadata
+    trusted_metadata: JsonObject
+    untrusted_metadata: JsonObject
     roles: list[str]
     is_locked: bool = False
     phone_numbers: list[Any] = []
@@ -62,7 +62,7 @@ class Session(BaseModel):
     expires_at: str
     attributes: SessionAttributes
     authentication_factors: list[dict[str, Any]]
-    custom_claims: Metadata
+    custom_claims: JsonObject
     roles: list[str]
 
 
