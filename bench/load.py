@@ -91,14 +91,11 @@ class Client:
 
 
 def serve(port: int) -> None:
-    """What `python -m local.server` runs, with the rate limits raised: its main() takes no overrides."""
+    """What `python -m local.server` runs, with the rate limits raised (common.RATE_LIMITS)."""
     from http.server import ThreadingHTTPServer
 
     from local import server
 
-    from .motoserver import untrack
-
-    untrack()  # the stack's moto runs in this process
     local = server.LocalStack(f"http://127.0.0.1:{port}", env_overrides=RATE_LIMITS)
     local.start()
     httpd = ThreadingHTTPServer(("127.0.0.1", port), server.make_handler(local))

@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from moto.server import ThreadedMotoServer
 
-from . import apidocs, outbox_page, stack
+from . import apidocs, moto_patches, outbox_page, stack
 from .cfn import Template
 
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's own payload limit; the functions enforce their smaller one
@@ -54,6 +54,7 @@ class LocalStack:
 
     def start(self) -> None:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
+        moto_patches.apply()  # moto runs in this process, for as long as the stack does
         self.moto.start()
         os.environ.update(stack.aws_environment(self.endpoint))
         os.environ.update(stack.function_environment(self.template, self.base_url, self.env_overrides))
