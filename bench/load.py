@@ -92,14 +92,11 @@ class Client:
 
 def serve(port: int) -> None:
     """What `python -m local.server` runs, with the rate limits raised (common.RATE_LIMITS)."""
-    from http.server import ThreadingHTTPServer
-
     from local import server
 
     local = server.LocalStack(f"http://127.0.0.1:{port}", env_overrides=RATE_LIMITS)
     local.start()
-    httpd = ThreadingHTTPServer(("127.0.0.1", port), server.make_handler(local))
-    httpd.daemon_threads = True
+    httpd = server.Server(("127.0.0.1", port), server.make_handler(local))
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=httpd.shutdown, daemon=True).start())
     try:
         httpd.serve_forever()
