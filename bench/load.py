@@ -91,18 +91,12 @@ class Client:
 
 
 def serve(port: int) -> None:
-    """What `python -m local.server` runs, with the rate limits raised: its main() takes no overrides."""
-    from http.server import ThreadingHTTPServer
-
+    """What `python -m local.server` runs, with the rate limits raised (common.RATE_LIMITS)."""
     from local import server
 
-    from .motoserver import untrack
-
-    untrack()  # the stack's moto runs in this process
     local = server.LocalStack(f"http://127.0.0.1:{port}", env_overrides=RATE_LIMITS)
     local.start()
-    httpd = ThreadingHTTPServer(("127.0.0.1", port), server.make_handler(local))
-    httpd.daemon_threads = True
+    httpd = server.Server(("127.0.0.1", port), server.make_handler(local))
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=httpd.shutdown, daemon=True).start())
     try:
         httpd.serve_forever()

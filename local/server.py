@@ -22,11 +22,12 @@ import socket
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from moto.server import ThreadedMotoServer
 
-from . import apidocs, outbox_page, stack
+from . import apidocs, moto_patches, outbox_page, stack
 from .cfn import Template
 
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's own payload limit; the functions enforce their smaller one
@@ -54,6 +55,7 @@ class LocalStack:
 
     def start(self) -> None:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
+        moto_patches.apply()  # moto runs in this process, for as long as the stack does
         self.moto.start()
         os.environ.update(stack.aws_environment(self.endpoint))
         os.environ.update(stack.function_environment(self.template, self.base_url, self.env_overrides))
@@ -162,9 +164,23 @@ def make_handler(local: LocalStack) -> type[BaseHTTPRequestHandler]:
             if self.command != "HEAD":
                 self.wfile.write(raw)
 
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
+        def __getattr__(self, name: str) -> Any:
+            # Every method reaches the router, as at API Gateway, which answers one no route takes (TRACE, or
+            # PATCH on a GET route) with its 404: http.server would answer a method with no do_<METHOD> 501, in HTML.
+            if name.startswith("do_"):
+                return self._dispatch
+            raise AttributeError(name)
 
     return Handler
+
+
+class Server(ThreadingHTTPServer):
+    """The API Gateway stand-in's listener: a thread per connection."""
+
+    daemon_threads = True
+    # http.server's listen backlog is 5: a burst of clients connecting while the process is busy overflows it,
+    # and they see connections reset. 40 at once is tested (tests/integration/test_local_stack_load.py).
+    request_queue_size = 128
 
 
 def main() -> None:
@@ -172,8 +188,7 @@ def main() -> None:
     base_url = f"http://127.0.0.1:{port}"
     local = LocalStack(base_url)
     local.start()
-    server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(local))
-    server.daemon_threads = True
+    server = Server(("127.0.0.1", port), make_handler(local))
     project_id, secret = stack.credentials()
     print(
         f"Magic-link service running at {base_url}\n"

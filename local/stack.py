@@ -11,6 +11,7 @@ import json
 import os
 import re
 import secrets
+import shlex
 import sys
 import threading
 import time
@@ -70,6 +71,18 @@ def aws_environment(endpoint_url: str | None) -> dict[str, str]:
     return env
 
 
+def parameter_overrides(template: Template) -> dict[str, str]:
+    """The template parameters MAGICLINK_PARAMETER_OVERRIDES sets, in `sam deploy --parameter-overrides`'s
+    shorthand: "ProjectLinksPerHour=100000 EmailLinksPerHour=50". A name the template lacks is refused."""
+    overrides = {}
+    for pair in shlex.split(os.environ.get("MAGICLINK_PARAMETER_OVERRIDES", "")):
+        name, equals, value = pair.partition("=")
+        if not equals or name not in template.parameters:
+            raise ValueError(f"MAGICLINK_PARAMETER_OVERRIDES: {pair!r} is not Name=Value for a template parameter")
+        overrides[name] = value
+    return overrides
+
+
 def function_environment(template: Template, base_url: str, overrides: dict[str, str] | None = None) -> dict:
     """The functions' environment variables, as the template sets them, resolved for the local stack.
 
@@ -77,7 +90,8 @@ def function_environment(template: Template, base_url: str, overrides: dict[str,
     values for one variable; that is checked rather than silently merged.
     """
     project_id, _ = credentials()
-    parameters = template.parameters | {
+    parameters = template.parameters | parameter_overrides(template)
+    parameters |= {  # what the local stack sets itself, whatever the overrides say
         "ProjectId": project_id,
         "RedirectUrls": f"{base_url}/_local/callback",
         "SesConfigurationSet": "",

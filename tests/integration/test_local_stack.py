@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -13,6 +14,7 @@ import pytest
 from support import LocalServer
 from support import request as _request
 
+from local import stack
 from local.cfn import ROOT
 
 
@@ -60,9 +62,27 @@ def test_the_readme_session_invite_outbox_authenticate_revoke(server):
     assert _request("GET", f"{base}/_local/outbox.json", auth=False) == (200, [])
 
 
-def test_unknown_routes_get_api_gateways_answer(server):
+def test_unknown_routes_get_the_default_routes_stytch_404(server):
     base, _ = server
-    assert _request("GET", f"{base}/v1/nothing/here")[0] == 404
+    status, body = _request("GET", f"{base}/v1/nothing/here")
+    assert status == 404 and body["error_type"] == "route_not_found"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("TRACE", "/v1/readers"), ("PATCH", "/v1/readers"), ("PUT", "/v1/magic_links/email/invite"), ("PROPFIND", "/")],
+)
+def test_a_method_no_route_takes_gets_the_default_routes_404_not_a_501_page(server, method, path):
+    """API Gateway HTTP APIs send a request no route matches, whatever its method, to the `$default` route
+    (docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-routes.html, "Routing API requests"):
+    here functions/fallback, which answers Stytch's 404 JSON."""
+    base, _ = server
+    connection = http.client.HTTPConnection(urlsplit(base).hostname, urlsplit(base).port, timeout=10)
+    connection.request(method, path, headers={"Authorization": stack.basic_auth_header()})
+    response = connection.getresponse()
+    assert (response.status, response.getheader("Content-Type")) == (404, "application/json")
+    assert json.loads(response.read())["error_type"] == "route_not_found"
+    connection.close()
 
 
 def test_make_invoke_runs_an_event_against_the_running_stack(server):
