@@ -59,12 +59,13 @@ def csrf_ok(admin: Admin, presented: str | None) -> bool:
     return keyring.signature_valid("console-csrf", admin.session_id, presented)
 
 
-def request_sign_in(email: str, source_ip: str | None = None) -> None:
+def request_sign_in(email: str, source_ip: str) -> None:
     """Email a sign-in link to an admin; anyone else gets nothing (the page says the same either way).
 
-    Every attempt counts against the rate limits, admin or not, as a public request does (TooManyRequests).
+    Every attempt counts against the public rate limits, admin or not, as a public request does
+    (TooManyRequests): nobody is signed in yet, so it may not spend the admins' own allowance.
     """
-    limits.take(clock.now(), email=email, ip=source_ip)
+    limits.take_public(clock.now(), email=email, ip=source_ip)
     user_id = store.reader.find_user_id(email)
     reader = store.reader.get_reader(user_id) if user_id else None
     if reader is None or reader.role != ADMIN_ROLE or reader.grant_status_at(clock.now()) not in ("pending", "active"):

@@ -109,14 +109,14 @@ def _answer(request: RequestLinkRequest) -> Outcome:
         return Outcome(_stranger(request.email, clock.now()), configured_message())
 
 
-def request_link(request: RequestLinkRequest, *, source_ip: str | None = None) -> Outcome:
+def request_link(request: RequestLinkRequest, *, source_ip: str) -> Outcome:
     """The public request. In uniform mode the answer, and the time it takes, say nothing about the email.
 
-    Every request counts against the rate limits first, whether or not the email has access, so a 429
-    says nothing about it either.
+    Every request counts against the public rate limits first, whether or not the email has access, so a
+    429 says nothing about it either; none of them is an authenticated caller's.
     """
     settings = get_settings()
-    limits.take(clock.now(), email=request.email, ip=source_ip)
+    limits.take_public(clock.now(), email=request.email, ip=source_ip)
     if settings.request_response_mode == "explicit":
         return _answer(request)
     deadline = time.monotonic() + settings.uniform_response_ms / 1000
