@@ -21,7 +21,8 @@ class LinkIssue:
     `link_options` ({link_code_challenge, link_session_minutes}) sets the new link's PKCE challenge and
     hosted-mode session length (None removes one; a key left out keeps it).
     `grant` ({role, access_expires_at}) sets the grant's terms (an invite); None keeps them (a re-link).
-    `not_since` also refuses it when the current link was issued after that time (a cooldown).
+    `not_since` also refuses it when the current link was issued after that time and still works (a
+    cooldown: a deactivated, spent, expired or revoked link holds nobody back).
     It refuses an address that hard-bounced, unless `force`, which also clears that mark.
     The new link is `sending` until mark_delivery says what became of its email (`delivery` email),
     or `none` (returned to the caller).
@@ -86,8 +87,14 @@ def reissue_link(user_id: str, issue: LinkIssue) -> Reader:
             " AND (attribute_not_exists(access_expires_at) OR access_expires_at > :now)"
         )
     if issue.not_since is not None:
-        condition += " AND (attribute_not_exists(link_issued_at) OR link_issued_at <= :not_since)"
-        named["not_since"] = issue.not_since
+        # The current link counts only while it still works: Reader.link_state_at is "active" (a deactivated
+        # or revoked link has no hash; a spent one works on only if reusable).
+        condition += (
+            " AND (attribute_not_exists(link_issued_at) OR link_issued_at <= :not_since"
+            " OR attribute_not_exists(link_hash) OR link_expires_at <= :now"
+            " OR (attribute_exists(link_used_at) AND link_reusable <> :true))"
+        )
+        named |= {"not_since": issue.not_since, "now": now, "true": True}
     if issue.force:
         removes += ["email_status", "email_status_at"]
     else:
