@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from aws_lambda_powertools.metrics import MetricUnit
 
 from . import clock, grants, keyring, limits, mailer, store
-from .errors import EmailBounced, EmailNotFound, GrantNotActive, TooManyRequests
+from .errors import EmailBounced, EmailNotFound, GrantNotActive, ServiceError, TooManyRequests
 from .models.mapping import access_request_view_of
 from .models.requests import InviteRequest, ReaderLinkRequest, RequestLinkRequest
 from .models.responses import AccessRequestView
@@ -110,7 +110,8 @@ def _answer(request: RequestLinkRequest) -> Outcome:
 
 
 def request_link(request: RequestLinkRequest, *, source_ip: str) -> Outcome:
-    """The public request. In uniform mode the answer, and the time it takes, say nothing about the email.
+    """The public request. In uniform mode the answer, and the time it takes, say nothing about the email:
+    not even when its link, or the owner's email, could not be sent (that is logged and counted instead).
 
     Every request counts against the public rate limits first, whether or not the email has access, so a
     429 says nothing about it either; none of them is an authenticated caller's.
@@ -124,6 +125,10 @@ def request_link(request: RequestLinkRequest, *, source_ip: str) -> Outcome:
         _answer(request)
     except TooManyRequests:
         logger.info("request within cooldown, answered uniformly")
+    except ServiceError as failed:
+        # A reader's link SES refused (or any other failure) would otherwise tell them apart from a stranger.
+        metrics.add_metric(name="LinkRequestsFailed", unit=MetricUnit.Count, value=1)
+        logger.warning("request failed, answered uniformly", extra={"error_type": failed.error_type})
     time.sleep(max(0.0, deadline - time.monotonic()))
     return Outcome("accepted", UNIFORM_MESSAGE)
 
