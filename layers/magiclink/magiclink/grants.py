@@ -231,11 +231,14 @@ def _refusal(old: Reader | None, request: AuthenticateRequest, link_hashes: list
     return SessionNotFound()  # the session to extend was not live
 
 
-def authenticate(request: AuthenticateRequest, *, session_minutes: int | None = None) -> Authenticated:
+def authenticate(
+    request: AuthenticateRequest, *, session_minutes: int | None = None, seen: Reader | None = None
+) -> Authenticated:
     """Spend the link in one conditional write, with the session it creates or extends.
 
     Used, expired, superseded or revoked links all get one answer (401 unable_to_auth_magic_link).
     `session_minutes` is hosted mode's session length, when the request itself names none.
+    `seen`, the reader as the caller has just read it, lets a new session end the oldest in that write.
     """
     now = clock.now()
     user_uuid = tokens.locate(request.token)
@@ -282,6 +285,7 @@ def authenticate(request: AuthenticateRequest, *, session_minutes: int | None = 
             user_agent=ua,
             new_session=new_session,
             extend_session=extend,
+            seen=seen,
         )
     except ConditionFailed as failed:
         metrics.add_metric(name="AuthenticationsRefused", unit=MetricUnit.Count, value=1)
