@@ -15,8 +15,8 @@ from .fields import Attributes, GrantStatus, HistoryEventName, LinkDelivery, Lin
 # delivered: longer than any function's timeout, so only a send that died on the way is left there.
 DELIVERY_GRACE_SECONDS = 120
 # What one reader's item holds at most, so that it stays far below DynamoDB's 400 KB item limit: a session
-# is up to ~9 KB (a 1 KiB user agent, custom claims), a history event ~0.3 KB. A new session past the cap
-# ends the oldest; history keeps the newest events (each one was also a log line).
+# is up to ~9 KB (a 1,024-character user agent, custom claims of up to Stytch's 4 KB), a history event
+# ~0.3 KB. A new session past the cap ends the oldest; history keeps the newest events (each was logged).
 MAX_SESSIONS = 20
 HISTORY_KEPT = 50
 
