@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlencode
 import boto3
 from support import event, token_of
 
+from bench.roundtrips import item_size
 from local import stack
 from magiclink import sessions
 from magiclink.models.items import HISTORY_KEPT, MAX_SESSIONS
@@ -17,31 +18,6 @@ EMAIL = "ada@example.com"
 ITEM_LIMIT = 400 * 1024  # https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html
 WIDE_AGENT = "\U0001f984" * 1024  # the longest user agent kept (1,024 characters), 4 bytes each in UTF-8
 CLAIMS = {"note": "x" * 3500}  # custom claims a little under Stytch's 4 KB
-
-
-def _size(value: dict) -> int:
-    """A typed attribute value's size as DynamoDB counts it, from "DynamoDB item sizes and formats"
-    (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html):
-    strings their UTF-8 bytes, numbers 1 byte per two significant digits plus 1, booleans and null 1,
-    lists and maps 3 bytes plus each element (a map's with its name) plus 1 byte per element."""
-    ((kind, inner),) = value.items()
-    if kind == "S":
-        return len(inner.encode())
-    if kind == "N":
-        digits = inner.lstrip("-").replace(".", "").strip("0")
-        return (len(digits) + 1) // 2 + 1
-    if kind in ("BOOL", "NULL"):
-        return 1
-    if kind == "L":
-        return 3 + sum(_size(element) + 1 for element in inner)
-    if kind == "M":
-        return 3 + sum(len(name.encode()) + _size(element) + 1 for name, element in inner.items())
-    raise AssertionError(f"a reader item holds no {kind}")
-
-
-def _item_size(item: dict) -> int:
-    """The item's size: its attributes' names (UTF-8) and values."""
-    return sum(len(name.encode()) + _size(value) for name, value in item.items())
 
 
 def _stored(user_id: str) -> dict:
@@ -98,7 +74,9 @@ def test_a_reader_driven_past_both_caps_keeps_every_write_working_and_stays_far_
     assert len(history) == HISTORY_KEPT
     assert history[-1]["M"]["event"] == {"S": "link_issued"} and "invited" not in str(history)
     # and the item, with every session as wide as the API lets it be, stays far below DynamoDB's limit
-    assert _item_size(item) < ITEM_LIMIT / 2, _item_size(item)
+    # (sized as "DynamoDB item sizes and formats" says: attribute names and values,
+    # https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html)
+    assert item_size(item) < ITEM_LIMIT / 2, item_size(item)
 
     # and every later write to the reader still works, within the caps
     clock.advance(1)
