@@ -14,6 +14,7 @@ from engine_support import describe, pointer_item, reader_item
 from support import last_token, table_items, token_of
 
 from magiclink import grants, http
+from magiclink.models.items import MAX_SESSIONS
 from magiclink.models.requests import AuthenticateRequest, InviteRequest
 
 AUTHENTICATIONS = 100
@@ -141,3 +142,22 @@ def test_a_link_cannot_authenticate_once_revoke_invite_has_returned(api, concurr
 
     # Both orders happened, so the race really was run both ways
     assert seen[(200, 401)] and seen[(400, 200)], dict(seen)
+
+
+def test_30_sessions_started_at_once_on_a_full_reader_keep_it_at_the_cap(api, concurrently):
+    # Given a reader with a reusable link who already holds as many sessions as a reader may
+    invited = api.invite("crowd@example.com", reusable=True, delivery="none")
+    token = token_of(invited.body["magic_link_url"])
+    for _ in range(MAX_SESSIONS):
+        assert api.authenticate(token, session_duration_minutes=60).status == 200
+
+    # When 30 more sessions start at the same moment
+    request = AuthenticateRequest(token=token, session_duration_minutes=60)
+    outcomes = concurrently([lambda: grants.authenticate(request)] * 30)
+
+    # Then each is let in, ending the oldest, or at worst told to retry (never a 500), and the cap holds
+    statuses = Counter(status for status, _ in outcomes)
+    assert set(statuses) <= {200, 503} and statuses[200] >= 1, describe(outcomes)
+    assert all(error.headers.get("Retry-After") for status, error in outcomes if status == 503)
+    assert len(reader_item(invited.body["user_id"])["sessions"]["M"]) <= MAX_SESSIONS
+    print(f"30 sessions at once on a full reader: {dict(statuses)}")

@@ -9,12 +9,13 @@ import time
 from collections import Counter
 
 import pytest
-from engine_support import describe, item
+from engine_support import describe, item, outcome
 
-from magiclink import grants, http
-from magiclink.models.requests import InviteRequest, ReaderLinkRequest
+from magiclink import grants, http, selfservice
+from magiclink.models.requests import InviteRequest, ReaderLinkRequest, RequestLinkRequest
 
 CALLERS = 30
+ADMIN_CALLS = 6
 
 
 @pytest.fixture
@@ -60,3 +61,36 @@ def test_the_project_cap_is_never_exceeded_by_concurrent_invites(api, frozen, co
     assert 0 < statuses[200] <= 12, describe(outcomes)
     assert item("RATE#project", str(frozen.frozen - 100))["hits"] == {"N": str(statuses[200])}
     print(f"30 concurrent invites, cap 12: {dict(statuses)}")
+
+
+def test_anonymous_requests_racing_the_admin_never_refuse_an_admin_call(api, clock, concurrently):
+    # Given a reader, a minute after their invite, in one hourly window (the one-a-second spacing off, so that
+    # the admin's own calls may follow each other at once)
+    now = int(time.time())
+    clock.freeze(now - now % 3600 + 100)
+    api.invite("ada@example.com", delivery="none")
+    clock.advance(61)
+    by = http.api_principal()
+
+    def admin() -> list:
+        """The admin's invites and re-links of that email, one after another."""
+        calls = [
+            lambda: grants.invite(InviteRequest(email="ada@example.com", delivery="none"), by=by),
+            lambda: grants.send_link("ada@example.com", ReaderLinkRequest(delivery="none"), by=by),
+        ]
+        return [outcome(calls[n % 2]) for n in range(ADMIN_CALLS)]
+
+    def anonymous(n: int):
+        request = RequestLinkRequest(email="ada@example.com")
+        return lambda: selfservice.request_link(request, source_ip=f"203.0.113.{n}")
+
+    # When 30 anonymous requests for the email, from 30 addresses, race the admin
+    (status, admin_outcomes), *public = concurrently([admin] + [anonymous(n) for n in range(CALLERS)])
+
+    # Then every admin call succeeds; the anonymous ones were served or refused cleanly, on their own budget
+    assert status == 200, admin_outcomes
+    assert [status for status, _ in admin_outcomes] == [200] * ADMIN_CALLS, describe(admin_outcomes)
+    assert {status for status, _ in public} <= {200, 429, 503}, describe(public)
+    window = str(clock.frozen - 100)
+    assert item("RATE#email#ada@example.com", window)["hits"] == {"N": str(1 + ADMIN_CALLS)}
+    assert int(item("RATE#public-email#ada@example.com", window)["hits"]["N"]) <= 10

@@ -556,3 +556,20 @@ def test_without_a_session_every_other_route_is_401_before_its_body_is_read(api,
         refused = api.functions.invoke("ConsoleFunction", sent)
         assert refused["statusCode"] == 401, refused["body"]
         assert json.loads(refused["body"])["error_type"] == "console_session_expired"
+
+
+def test_anonymous_sign_in_requests_never_hold_back_the_admins_console_actions(api, outbox, configure):
+    # Given an admin in the console, a reader allowed 3 links an hour, and anonymous sign-in requests for that email
+    configure(EMAIL_LINKS_PER_HOUR="3")
+    cookie, csrf = _sign_in(api, outbox)
+    api.invite("ada@example.com", delivery="none")
+    for _ in range(5):
+        _ask_to_sign_in(api, "ada@example.com")
+
+    # When the admin re-links the reader in the console
+    relinked = _call(
+        api, "POST", "/console/api/readers/ada%40example.com/links", cookie=cookie, csrf=csrf, body={"delivery": "none"}
+    )
+
+    # Then it is served: the sign-in form counts against the public budgets, not the admins'
+    assert relinked["statusCode"] == 200, relinked["body"]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import functools
+import time
 
 import pytest
 from botocore.exceptions import ClientError
 from support import last_token, table_items
 
-from magiclink import mailer
+from magiclink import mailer, selfservice
 
 
 def _reader(api, email: str = "ada@example.com") -> dict:
@@ -145,3 +146,39 @@ def test_an_email_that_went_out_is_answered_200_even_if_its_mark_cannot_be_writt
     # A 503 here would make the caller retry and send a second email; the link reads "sending" instead
     assert reply.status == 200 and len(outbox.messages()) == 1
     assert _reader(api)["link_delivery"] == "sending"
+
+
+@pytest.mark.parametrize("code", ["MessageRejected", "TooManyRequestsException", "InternalFailure"])
+def test_in_uniform_mode_a_reader_whose_link_ses_refuses_gets_a_strangers_answer_in_the_same_time(
+    api, outbox, clock, configure, monkeypatch, ses_fails, caplog, capsys, code
+):
+    # Given uniform mode, a reader, and SES refusing every email
+    configure(REQUEST_RESPONSE_MODE="uniform", UNIFORM_RESPONSE_MS="1500")
+    api.invite("ada@example.com", delivery="none")
+    clock.advance(61)
+    ses_fails(code)
+    # (a monotonic clock that moves only when the service sleeps, and a little per call)
+    elapsed = {"t": 0.0}
+    monkeypatch.setattr(time, "monotonic", lambda: elapsed.__setitem__("t", elapsed["t"] + 0.01) or elapsed["t"])
+    monkeypatch.setattr(time, "sleep", lambda seconds: elapsed.__setitem__("t", elapsed["t"] + seconds))
+    capsys.readouterr()
+
+    # When the reader and a stranger ask for a link
+    answers, held = {}, {}
+    for email in ("ada@example.com", "stranger@example.com"):
+        start = elapsed["t"]
+        reply = api.request_link(email)
+        answers[email] = (reply.status, reply.body["outcome"], reply.body["message_html"])
+        held[email] = elapsed["t"] - start
+
+    # Then both get the same 200 after the same time; the failure is logged and counted, the link not delivered
+    assert (
+        answers["ada@example.com"] == answers["stranger@example.com"] == (200, "accepted", selfservice.UNIFORM_MESSAGE)
+    )
+    assert all(1.5 <= seconds < 1.6 for seconds in held.values()), held
+    failed = [r for r in caplog.records if r.getMessage() == "request failed, answered uniformly"]
+    assert [r.error_type for r in failed] == [{"MessageRejected": "email_rejected"}.get(code, "email_delivery_failed")]
+    emitted = [line for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert any('"LinkRequestsFailed"' in line for line in emitted)
+    assert _reader(api)["link_delivery"] == "not_delivered"
+    assert outbox.messages() == []

@@ -1,4 +1,5 @@
-"""The contract's rate limits: per email (one a second, N an hour), per project, per source IP on the public endpoint.
+"""The contract's rate limits: per email (one a second, N an hour) and per project for authenticated callers;
+public requests per email, per source IP and per project, on budgets of their own.
 
 The clock is frozen 100 s into an hour, so that every request of a test falls in one counting window.
 """
@@ -48,8 +49,8 @@ def test_one_link_a_second_per_email_and_the_refusal_changes_nothing(api, outbox
     assert first.status == 200
 
 
-def test_the_hourly_cap_per_email_spans_invite_send_relink_and_self_service(api, outbox, frozen, configure):
-    configure(EMAIL_LINKS_PER_HOUR="4")
+def test_the_hourly_cap_per_email_spans_invite_send_and_relink(api, outbox, frozen, configure):
+    configure(EMAIL_LINKS_PER_HOUR="3")
     answers = []
     for issue in (
         lambda: api.invite("ada@example.com"),
@@ -58,17 +59,14 @@ def test_the_hourly_cap_per_email_spans_invite_send_relink_and_self_service(api,
     ):
         answers.append(issue().status)
         frozen.advance(1)
-    frozen.advance(60)  # past the self-service cooldown
-    answers.append(api.request_link("ada@example.com").status)
-    frozen.advance(1)
 
     refused = api.new_link("ada@example.com", delivery="none")
 
-    assert answers == [200, 200, 200, 200]
-    _refused(refused, HOUR - 100 - 64)  # until the window ends
+    assert answers == [200, 200, 200]
+    _refused(refused, HOUR - 100 - 3)  # until the window ends
     assert "this email address" in refused.body["error_message"]
-    assert len(outbox.messages()) == 4
-    frozen.advance(HOUR - 100 - 64)
+    assert len(outbox.messages()) == 3
+    frozen.advance(HOUR - 100 - 3)
     assert api.new_link("ada@example.com", delivery="none").status == 200  # a new hour, a new count
 
 
@@ -110,6 +108,54 @@ def test_the_public_endpoint_is_limited_per_source_ip(api, frozen, configure):
     assert _request_from(api, "c@example.com", "198.51.100.1").status == 200  # another address is not held
 
 
+def test_anonymous_requests_for_a_readers_email_never_hold_back_the_admins_relink_or_reinvite(api, outbox, frozen):
+    # Given a reader, and twelve public requests for their email from twelve addresses, a cooldown apart
+    assert api.invite("ada@example.com", delivery="none").status == 200
+    public = []
+    for n in range(12):
+        frozen.advance(61)
+        public.append(_request_from(api, "ada@example.com", f"203.0.113.{n}"))
+
+    # When the admin re-links and re-invites that email
+    relinked = api.new_link("ada@example.com", delivery="none")
+    frozen.advance(1)
+    reinvited = api.invite("ada@example.com", delivery="none")
+
+    # Then both are served, and the public budget for the email held all the same (10 an hour)
+    assert relinked.status == 200, relinked.body
+    assert reinvited.status == 200, reinvited.body
+    assert [reply.status for reply in public] == [200] * 10 + [429] * 2
+    assert "this email address" in public[-1].body["error_message"]
+
+
+def test_anonymous_requests_for_a_new_email_never_hold_back_its_invite(api, frozen):
+    # Given ten public requests for an email nobody has invited, from ten addresses
+    for n in range(10):
+        frozen.advance(61)
+        assert _request_from(api, "new@example.com", f"203.0.113.{n}").status == 200
+
+    # When the admin invites it, then it is served
+    invited = api.invite("new@example.com", delivery="none")
+    assert invited.status == 200, invited.body
+
+
+def test_anonymous_traffic_never_spends_the_projects_allowance(api, frozen, configure):
+    # Given a project whose public requests and whose own links are each allowed 3 this hour
+    configure(PROJECT_LINKS_PER_HOUR="3", PUBLIC_PROJECT_REQUESTS_PER_HOUR="3")
+
+    # When public requests from many addresses spend the public allowance, then the admin invites
+    public = [_request_from(api, f"s{n}@example.com", f"198.51.100.{n}") for n in range(4)]
+    invites = [api.invite(f"r{n}@example.com", delivery="none") for n in range(4)]
+
+    # Then the admin still had every one of the project's links (and its own cap still holds)
+    assert [reply.status for reply in invites[:3]] == [200, 200, 200]
+    _refused(invites[3], HOUR - 100)
+    # and the public allowance was refused on its own
+    assert [reply.status for reply in public[:3]] == [200, 200, 200]
+    _refused(public[3], HOUR - 100)
+    assert "requests" in public[3].body["error_message"]
+
+
 def test_ipv6_addresses_count_by_their_64_prefix(api, frozen, configure):
     configure(IP_REQUESTS_PER_HOUR="1")
     assert _request_from(api, "a@example.com", "2001:db8:1:2::1").status == 200
@@ -136,9 +182,16 @@ def test_the_access_form_says_so_and_sends_retry_after(api, frozen, configure):
 
 def test_counters_expire_with_their_window(api, frozen):
     api.invite("ada@example.com", delivery="none")
+    _request_from(api, "bob@example.com", "203.0.113.7")
     counters = [i for i in table_items() if i["pk"]["S"].startswith("RATE#")]
     window_end = frozen.frozen - 100 + HOUR
-    assert {i["pk"]["S"] for i in counters} == {"RATE#email#ada@example.com", "RATE#project"}
+    assert {i["pk"]["S"] for i in counters} == {
+        "RATE#email#ada@example.com",
+        "RATE#project",
+        "RATE#public-email#bob@example.com",
+        "RATE#public-ip#203.0.113.7",
+        "RATE#public-project",
+    }
     assert all(int(i["ttl"]["N"]) == window_end for i in counters)  # epoch seconds, for DynamoDB's TTL
     assert all("expiry_bucket" not in i for i in counters)  # not cleanup's work
 

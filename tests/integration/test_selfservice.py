@@ -118,6 +118,41 @@ def test_a_reader_gets_a_new_link_and_the_old_one_stops(api, outbox, clock):
     assert api.authenticate(last_token(outbox)).status == 200
 
 
+@pytest.mark.parametrize(
+    ("link", "answer"),
+    [
+        ("still working", 429),
+        ("reusable, used and still working", 429),
+        ("deactivated by an admin", 200),
+        ("used", 200),
+        ("expired", 200),
+    ],
+)
+def test_the_cooldown_counts_only_a_link_that_still_works(api, outbox, clock, configure, link, answer):
+    # Given a reader whose link was issued within the cooldown (10 minutes here: longer than the link lives)
+    configure(REQUEST_COOLDOWN_SECONDS="600")
+    api.invite("ada@example.com", invite_expiration_minutes=5, reusable=link.startswith("reusable"))
+    token = last_token(outbox)
+    if link == "deactivated by an admin":
+        assert api.deactivate("ada@example.com").status == 200
+    if "used" in link:
+        assert api.authenticate(token).status == 200
+    if link == "expired":
+        clock.advance(5 * 60)
+
+    # When they ask for a new link at once
+    reply = api.request_link("ada@example.com")
+
+    # Then only a link that still works holds them back; otherwise the new link is sent and works
+    assert reply.status == answer, reply.body
+    if answer == 429:
+        assert int(reply.headers["Retry-After"]) > 0
+        assert len(outbox.messages()) == 1
+    else:
+        assert reply.body["outcome"] == "link_sent"
+        assert api.authenticate(last_token(outbox)).status == 200
+
+
 def test_uniform_mode_answers_alike_after_the_same_time(api, outbox, configure, monkeypatch, clock):
     configure(REQUEST_RESPONSE_MODE="uniform", UNIFORM_RESPONSE_MS="1500")
     api.invite("ada@example.com", delivery="none")

@@ -79,7 +79,7 @@ def csrf_ok(admin: Admin, presented: str | None) -> bool:
     return keyring.signature_valid("console-csrf", admin.session_id, presented)
 
 
-def request_sign_in(email: str, source_ip: str | None = None) -> None:
+def request_sign_in(email: str, source_ip: str) -> None:
     """The sign-in form's request: an admin is emailed a link, anyone else (and any mistake) nothing, and
     the answer waits until the same deadline in every case (the uniform answer's time), so neither what
     the page says nor when it says it tells who is an admin."""
@@ -91,12 +91,13 @@ def request_sign_in(email: str, source_ip: str | None = None) -> None:
         time.sleep(max(0.0, deadline - time.monotonic()))
 
 
-def _send_sign_in(email: str, source_ip: str | None) -> None:
+def _send_sign_in(email: str, source_ip: str) -> None:
     """Email a sign-in link to an admin; anyone else gets nothing.
 
-    Every attempt counts against the rate limits, admin or not, as a public request does (TooManyRequests).
+    Every attempt counts against the public rate limits, admin or not, as a public request does
+    (TooManyRequests): nobody is signed in yet, so it may not spend the admins' own allowance.
     """
-    limits.take(clock.now(), email=email, ip=source_ip)
+    limits.take_public(clock.now(), email=email, ip=source_ip)
     user_id = store.reader.find_user_id(email)
     reader = store.reader.get_reader(user_id) if user_id else None
     if reader is None or reader.role != ADMIN_ROLE or reader.grant_status_at(clock.now()) not in ("pending", "active"):

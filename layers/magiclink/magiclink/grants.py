@@ -243,11 +243,14 @@ def _extended_claims(user_id: str, sid: str, update: dict | None, now: int) -> s
     return sessions.merge_claims(entry.custom_claims, update)
 
 
-def authenticate(request: AuthenticateRequest, *, session_minutes: int | None = None) -> Authenticated:
+def authenticate(
+    request: AuthenticateRequest, *, session_minutes: int | None = None, seen: Reader | None = None
+) -> Authenticated:
     """Spend the link in one conditional write, with the session it creates or extends.
 
     Used, expired, superseded or revoked links all get one answer (401 unable_to_auth_magic_link).
     `session_minutes` is hosted mode's session length, when the request itself names none.
+    `seen`, the reader as the caller has just read it, lets a new session end the oldest in that write.
     """
     now = clock.now()
     user_uuid = tokens.locate(request.token)
@@ -295,6 +298,7 @@ def authenticate(request: AuthenticateRequest, *, session_minutes: int | None = 
             user_agent=ua,
             new_session=new_session,
             extend_session=extend,
+            seen=seen,
         )
     except ConditionFailed as failed:
         metrics.add_metric(name="AuthenticationsRefused", unit=MetricUnit.Count, value=1)

@@ -45,6 +45,7 @@ def proceed(token: str, *, ip_address: str, user_agent: str) -> str:
     done = grants.authenticate(
         AuthenticateRequest(token=token, attributes={"ip_address": ip_address, "user_agent": user_agent[:1024]}),
         session_minutes=reader.link_session_minutes,
+        seen=reader,
     )
     fragment = urlencode({"session_token": done.session_token, "session_jwt": done.session_jwt})
     return f"{(reader.link_url or '').split('#')[0]}#{fragment}"

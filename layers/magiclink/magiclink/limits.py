@@ -1,8 +1,11 @@
 """Rate limits: the contract's caps, counted in DynamoDB so that every Lambda container sees the same count.
 
-Each link the service issues (invite, send, re-link, a self-service request) counts against its email
-(at most one a second, `email_links_per_hour` an hour) and the project (`project_links_per_hour`);
-a public request also counts against its source IP (`ip_requests_per_hour`; an IPv6 address by its /64).
+Each link an authenticated caller issues (invite, send, re-link, a console action) counts against its
+email (at most one a second, `email_links_per_hour` an hour) and the project (`project_links_per_hour`).
+A public request (self-service, the console's sign-in form) counts against budgets of its own instead:
+its email (one a second, `public_email_requests_per_hour`), its source IP (`ip_requests_per_hour`; an
+IPv6 address by its /64) and the project's public allowance (`public_project_requests_per_hour`), so that
+nothing an anonymous caller does can make an admin's call answer 429.
 The counters are fixed one-hour windows, all counted or none in one conditional write, before anything
 else happens: a refused request changes nothing and spends nobody else's allowance.
 """
@@ -23,8 +26,10 @@ EMAIL_SPACING = 1  # seconds: "at most 1 per second per email"
 
 _REFUSALS = {
     "email": "Too many links for this email address.",
-    "ip": "Too many requests from this network.",
     "project": "This project has issued as many links as it may this hour.",
+    "public-email": "Too many requests for this email address.",
+    "public-ip": "Too many requests from this network.",
+    "public-project": "This project has answered as many requests as it may this hour.",
 }
 
 
@@ -41,21 +46,42 @@ def _network(ip: str) -> str:
     return str(address)
 
 
-def counters(now: int, *, email: str, ip: str | None = None) -> list[store.counters.Counter]:
-    """The counters one link for `email` (asked for from `ip` on the public endpoint) counts against."""
+def counters(now: int, *, email: str) -> list[store.counters.Counter]:
+    """The counters one link for `email`, issued by an authenticated caller, counts against."""
     settings = get_settings()
     start = now - now % WINDOW
-    chosen = [store.counters.Counter(f"email#{email}", start, WINDOW, settings.email_links_per_hour, EMAIL_SPACING)]
-    if ip:
-        chosen.append(store.counters.Counter(f"ip#{_network(ip)}", start, WINDOW, settings.ip_requests_per_hour))
-    chosen.append(store.counters.Counter("project", start, WINDOW, settings.project_links_per_hour))
-    return chosen
+    return [
+        store.counters.Counter(f"email#{email}", start, WINDOW, settings.email_links_per_hour, EMAIL_SPACING),
+        store.counters.Counter("project", start, WINDOW, settings.project_links_per_hour),
+    ]
 
 
-def take(now: int, *, email: str, ip: str | None = None) -> None:
-    """Count one link against each limit; TooManyRequests (429, Retry-After) when any is spent."""
+def public_counters(now: int, *, email: str, ip: str) -> list[store.counters.Counter]:
+    """The counters one public request for `email` from `ip` counts against: none of them an admin's."""
+    settings = get_settings()
+    start = now - now % WINDOW
+    return [
+        store.counters.Counter(
+            f"public-email#{email}", start, WINDOW, settings.public_email_requests_per_hour, EMAIL_SPACING
+        ),
+        store.counters.Counter(f"public-ip#{_network(ip)}", start, WINDOW, settings.ip_requests_per_hour),
+        store.counters.Counter("public-project", start, WINDOW, settings.public_project_requests_per_hour),
+    ]
+
+
+def take(now: int, *, email: str) -> None:
+    """Count an authenticated caller's link against its limits; TooManyRequests (429, Retry-After) when one is spent."""
+    _count(counters(now, email=email), now)
+
+
+def take_public(now: int, *, email: str, ip: str) -> None:
+    """Count one public request against the public limits; TooManyRequests (429, Retry-After) when one is spent."""
+    _count(public_counters(now, email=email, ip=ip), now)
+
+
+def _count(chosen: list[store.counters.Counter], now: int) -> None:
     try:
-        store.counters.count(counters(now, email=email, ip=ip), now=now)
+        store.counters.count(chosen, now=now)
     except store.counters.LimitReached as reached:
         raise refusal(reached, now) from None
 

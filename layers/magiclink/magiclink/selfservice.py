@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from aws_lambda_powertools.metrics import MetricUnit
 
 from . import clock, grants, keyring, limits, mailer, store
-from .errors import EmailBounced, EmailNotFound, GrantNotActive, TooManyRequests
+from .errors import EmailBounced, EmailNotFound, GrantNotActive, ServiceError, TooManyRequests
 from .models.mapping import access_request_view_of
 from .models.requests import InviteRequest, ReaderLinkRequest, RequestLinkRequest
 from .models.responses import AccessRequestView
@@ -109,14 +109,15 @@ def _answer(request: RequestLinkRequest) -> Outcome:
         return Outcome(_stranger(request.email, clock.now()), configured_message())
 
 
-def request_link(request: RequestLinkRequest, *, source_ip: str | None = None) -> Outcome:
-    """The public request. In uniform mode the answer, and the time it takes, say nothing about the email.
+def request_link(request: RequestLinkRequest, *, source_ip: str) -> Outcome:
+    """The public request. In uniform mode the answer, and the time it takes, say nothing about the email:
+    not even when its link, or the owner's email, could not be sent (that is logged and counted instead).
 
-    Every request counts against the rate limits first, whether or not the email has access, so a 429
-    says nothing about it either.
+    Every request counts against the public rate limits first, whether or not the email has access, so a
+    429 says nothing about it either; none of them is an authenticated caller's.
     """
     settings = get_settings()
-    limits.take(clock.now(), email=request.email, ip=source_ip)
+    limits.take_public(clock.now(), email=request.email, ip=source_ip)
     if settings.request_response_mode == "explicit":
         return _answer(request)
     deadline = time.monotonic() + settings.uniform_response_ms / 1000
@@ -124,6 +125,10 @@ def request_link(request: RequestLinkRequest, *, source_ip: str | None = None) -
         _answer(request)
     except TooManyRequests:
         logger.info("request within cooldown, answered uniformly")
+    except ServiceError as failed:
+        # A reader's link SES refused (or any other failure) would otherwise tell them apart from a stranger.
+        metrics.add_metric(name="LinkRequestsFailed", unit=MetricUnit.Count, value=1)
+        logger.warning("request failed, answered uniformly", extra={"error_type": failed.error_type})
     time.sleep(max(0.0, deadline - time.monotonic()))
     return Outcome("accepted", UNIFORM_MESSAGE)
 

@@ -27,6 +27,12 @@ class Settings(BaseModel):
     email_links_per_hour: int = Field(default=10, ge=1, le=100_000, description="Links for one email an hour")
     project_links_per_hour: int = Field(default=1000, ge=1, le=10_000_000, description="Links issued an hour")
     ip_requests_per_hour: int = Field(default=30, ge=1, le=100_000, description="Public requests per IP an hour")
+    public_email_requests_per_hour: int = Field(
+        default=10, ge=1, le=100_000, description="Public requests for one email an hour"
+    )
+    public_project_requests_per_hour: int = Field(
+        default=1000, ge=1, le=10_000_000, description="Public requests the whole project answers an hour"
+    )
     access_request_message: str = "You don't have access yet. Ask the owner of this site to invite you."
     owner_email: str = ""
     notify_owner: bool = False

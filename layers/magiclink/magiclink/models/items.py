@@ -24,6 +24,11 @@ from .fields import (
 # How long a link may stay "sending" (written, its email not yet handed to SES) before it counts as not
 # delivered: longer than any function's timeout, so only a send that died on the way is left there.
 DELIVERY_GRACE_SECONDS = 120
+# What one reader's item holds at most, so that it stays far below DynamoDB's 400 KB item limit: a session
+# is up to ~9 KB (a 1,024-character user agent, custom claims of up to Stytch's 4 KB), a history event
+# ~0.3 KB. A new session past the cap ends the oldest; history keeps the newest events (each was logged).
+MAX_SESSIONS = 20
+HISTORY_KEPT = 50
 
 
 class HistoryEvent(BaseModel):
@@ -113,6 +118,16 @@ class Reader(BaseModel):
     history: list[HistoryEvent] = []
     email_status: Literal["bounced", "complained"] | None = None
     email_status_at: int | None = None
+
+    def sessions_over_cap(self, now: int, *, adding: int = 0, keep: str = "") -> list[str]:
+        """The sessions to end so that, with `adding` more, the reader holds at most MAX_SESSIONS: expired
+        ones first, then the oldest started; never `keep`."""
+        excess = len(self.sessions) + adding - MAX_SESSIONS
+        if excess <= 0:
+            return []
+        others = [(sid, entry) for sid, entry in self.sessions.items() if sid != keep]
+        by_age = sorted(others, key=lambda s: (s[1].expires_at > now, s[1].started_at))
+        return [sid for sid, _ in by_age[:excess]]
 
     def grant_status_at(self, now: int) -> GrantStatus:
         """The status as of `now`: a live grant past its access expiry is expired even before cleanup says so."""

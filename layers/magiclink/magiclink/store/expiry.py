@@ -11,8 +11,10 @@ from .codec import event, from_item
 from .dynamo import (
     DUE_INDEX,
     EXPIRY_INDEX,
+    ConditionFailed,
     applied,
     client,
+    conditional_update,
     email_key,
     expiry_bucket,
     query_all,
@@ -21,6 +23,7 @@ from .dynamo import (
     user_key,
     values,
 )
+from .reader import keep_newest_history
 
 TRANSACTION_LIMIT = 100  # actions in one TransactWriteItems
 
@@ -150,4 +153,11 @@ def settle(reader: Reader, seen_due: int, *, now: int, expire: bool, next_due: i
     }
     if names:
         request["ExpressionAttributeNames"] = names
-    return applied(**request)
+    if not expire:
+        return applied(**request)
+    try:
+        new = conditional_update(ReturnValues="ALL_NEW", **request)
+    except ConditionFailed:
+        return False
+    keep_newest_history(from_item(new))  # the expiry added an event
+    return True

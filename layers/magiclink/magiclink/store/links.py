@@ -7,9 +7,16 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..models.items import Reader, SessionEntry
+from ..errors import ServiceUnavailable
+from ..models.items import MAX_SESSIONS, Reader, SessionEntry
 from .codec import JSON_FIELDS, due, event, from_item
-from .dynamo import applied, conditional_update, expiry_bucket, table, user_key, values
+from .dynamo import ConditionFailed, applied, conditional_update, expiry_bucket, table, user_key, values
+from .reader import keep_newest_history, remove_sessions
+
+# Concurrent sign-ins each end the oldest sessions after their write, so a reader may briefly hold more
+# than MAX_SESSIONS; never more than this (30 of the widest sessions are ~270 KB, under the 400 KB limit).
+SESSIONS_CEILING = MAX_SESSIONS + 10
+_SESSION_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -21,7 +28,8 @@ class LinkIssue:
     `link_options` ({link_code_challenge, link_session_minutes}) sets the new link's PKCE challenge and
     hosted-mode session length (None removes one; a key left out keeps it).
     `grant` ({role, access_expires_at}) sets the grant's terms (an invite); None keeps them (a re-link).
-    `not_since` also refuses it when the current link was issued after that time (a cooldown).
+    `not_since` also refuses it when the current link was issued after that time and still works (a
+    cooldown: a deactivated, spent, expired or revoked link holds nobody back).
     It refuses an address that hard-bounced, unless `force`, which also clears that mark.
     The new link is `sending` until mark_delivery says what became of its email (`delivery` email),
     or `none` (returned to the caller).
@@ -86,8 +94,14 @@ def reissue_link(user_id: str, issue: LinkIssue) -> Reader:
             " AND (attribute_not_exists(access_expires_at) OR access_expires_at > :now)"
         )
     if issue.not_since is not None:
-        condition += " AND (attribute_not_exists(link_issued_at) OR link_issued_at <= :not_since)"
-        named["not_since"] = issue.not_since
+        # The current link counts only while it still works: Reader.link_state_at is "active" (a deactivated
+        # or revoked link has no hash; a spent one works on only if reusable).
+        condition += (
+            " AND (attribute_not_exists(link_issued_at) OR link_issued_at <= :not_since"
+            " OR attribute_not_exists(link_hash) OR link_expires_at <= :now"
+            " OR (attribute_exists(link_used_at) AND link_reusable <> :true))"
+        )
+        named |= {"not_since": issue.not_since, "now": now, "true": True}
     if issue.force:
         removes += ["email_status", "email_status_at"]
     else:
@@ -115,7 +129,7 @@ def reissue_link(user_id: str, issue: LinkIssue) -> Reader:
         ReturnValues="ALL_NEW",
         ReturnValuesOnConditionCheckFailure="ALL_OLD",
     )
-    return from_item(new)
+    return keep_newest_history(from_item(new))
 
 
 def mark_delivery(user_id: str, link_hash: str, *, at: int, message_id: str | None = None, error: str = "") -> bool:
@@ -160,10 +174,14 @@ def consume_link(
     user_agent: str | None = None,
     new_session: tuple[str, SessionEntry] | None = None,
     extend_session: SessionExtension | None = None,
+    seen: Reader | None = None,
 ) -> Reader:
     """The single-use step: one conditional write that spends the link and activates user and grant,
     and creates (`new_session`: sid, entry) or extends (`extend_session`) a session in the same write,
     so a spent link without its session can never be.
+
+    A new session past MAX_SESSIONS ends the oldest (Reader.sessions_over_cap): in that same write when the
+    reader as `seen` by the caller says which, otherwise in a second write once this one shows them.
 
     Applies only if the link is the reader's current one, unexpired, unspent (or reusable), the grant
     is live, the PKCE challenge matches (`code_challenge` is S256 of the verifier; None means the link
@@ -227,10 +245,37 @@ def consume_link(
             names_ = [f":session_hash{i}" for i in range(len(session_hashes))]
             conditions.append(f"sessions.#sid.h IN ({', '.join(names_)})")
             named |= {name[1:]: h for name, h in zip(names_, session_hashes, strict=True)}
+    if new_session is None:
+        return from_item(_consume(user_id, sets, conditions, named, names))
+    sid = new_session[0]
+    # Ending sessions that are gone already changes nothing, so a stale `seen` is harmless; a reader past
+    # the ceiling (an item from before the cap) is refused below and trimmed first.
+    ending = seen.sessions_over_cap(now, adding=1)[:SESSIONS_CEILING] if seen else []
+    ended = {f"#end{i}": old for i, old in enumerate(ending)}
+    removes = " REMOVE " + ", ".join(f"sessions.{name}" for name in ended) if ended else ""
+    conditions.append("(attribute_not_exists(sessions) OR size(sessions) < :ceiling)")
+    named["ceiling"] = SESSIONS_CEILING
+    for _ in range(_SESSION_ATTEMPTS):
+        try:
+            reader = from_item(_consume(user_id, sets, conditions, named, names | ended, removes))
+        except ConditionFailed as failed:
+            full = failed.item
+            if full is None or len(full.sessions) < SESSIONS_CEILING:
+                raise  # not for want of room: the caller classifies the refusal from the item
+            remove_sessions(user_id, full.sessions_over_cap(now, adding=1), only_if_present=False)
+            continue
+        over = reader.sessions_over_cap(now, keep=sid)
+        if over:
+            remove_sessions(user_id, over, only_if_present=False)
+        return reader.model_copy(update={"sessions": {k: v for k, v in reader.sessions.items() if k not in over}})
+    raise ServiceUnavailable("Too many concurrent sign-ins for this reader; retry.", headers={"Retry-After": "1"})
+
+
+def _consume(user_id: str, sets: list[str], conditions: list[str], named: dict, names: dict, removes: str = "") -> dict:
     request: dict[str, Any] = {
         "TableName": table(),
         "Key": user_key(user_id),
-        "UpdateExpression": "SET " + ", ".join(sets),
+        "UpdateExpression": "SET " + ", ".join(sets) + removes,
         "ConditionExpression": " AND ".join(conditions),
         "ExpressionAttributeValues": values(**named),
         "ReturnValues": "ALL_NEW",
@@ -238,4 +283,4 @@ def consume_link(
     }
     if names:
         request["ExpressionAttributeNames"] = names
-    return from_item(conditional_update(from_item, **request))
+    return conditional_update(from_item, **request)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..models.items import Reader
+from ..models.items import HISTORY_KEPT, Reader
 from .codec import event, from_item, to_item
 from .counters import Counter, count_action, refused_counter
 from .dynamo import (
@@ -22,6 +22,8 @@ from .dynamo import (
     user_key,
     values,
 )
+
+_REMOVE_BATCH = 100  # sessions ended in one write: "sessions.#s99, " a hundred times is ~1.5 KB
 
 
 class EmailTaken(Exception):
@@ -113,7 +115,7 @@ def revoke(user_id: str, *, now: int, by: str, delete_at: int, pending_only: boo
         ReturnValues="ALL_NEW",
         ReturnValuesOnConditionCheckFailure="ALL_OLD",
     )
-    return from_item(new)
+    return keep_newest_history(from_item(new))
 
 
 def deactivate_link(user_id: str, *, now: int, by: str) -> Reader:
@@ -129,7 +131,26 @@ def deactivate_link(user_id: str, *, now: int, by: str) -> Reader:
         ExpressionAttributeValues=values(now=now, event=event(now, "link_deactivated", by), empty=[]),
         ReturnValues="ALL_NEW",
     )
-    return from_item(new)
+    return keep_newest_history(from_item(new))
+
+
+def keep_newest_history(reader: Reader) -> Reader:
+    """After a write that added to the reader's history: keep only its newest HISTORY_KEPT events.
+
+    A second write, only once there are more (a list can't be appended to and cut in one expression).
+    It applies only if nothing was added since, which a later write then trims; the older events are gone.
+    """
+    if len(reader.history) <= HISTORY_KEPT:
+        return reader
+    kept = reader.history[-HISTORY_KEPT:]
+    applied(
+        TableName=table(),
+        Key=user_key(reader.user_id),
+        UpdateExpression="SET history = :kept",
+        ConditionExpression="size(history) = :seen",
+        ExpressionAttributeValues=values(kept=[e.model_dump() for e in kept], seen=len(reader.history)),
+    )
+    return reader.model_copy(update={"history": kept})
 
 
 def set_email_status(user_id: str, status: str, *, at: int) -> bool:
@@ -195,13 +216,18 @@ def extend_session(
 
 
 def remove_sessions(user_id: str, sids: list[str], *, only_if_present: bool = True) -> bool:
-    """End sessions (revoke, or prune expired ones); False if `only_if_present` and the first was gone."""
-    request: dict[str, Any] = {
-        "TableName": table(),
-        "Key": user_key(user_id),
-        "UpdateExpression": "REMOVE " + ", ".join(f"sessions.#s{i}" for i in range(len(sids))),
-        "ExpressionAttributeNames": {f"#s{i}": sid for i, sid in enumerate(sids)},
-    }
-    if only_if_present:
-        request["ConditionExpression"] = "attribute_exists(sessions.#s0)"
-    return applied(**request)
+    """End sessions (revoke, prune expired ones, or the oldest past the cap); False if `only_if_present`
+    and the first was gone. Many are ended a batch a write, so each expression stays within DynamoDB's 4 KB."""
+    for start in range(0, len(sids), _REMOVE_BATCH):
+        batch = sids[start : start + _REMOVE_BATCH]
+        request: dict[str, Any] = {
+            "TableName": table(),
+            "Key": user_key(user_id),
+            "UpdateExpression": "REMOVE " + ", ".join(f"sessions.#s{i}" for i in range(len(batch))),
+            "ExpressionAttributeNames": {f"#s{i}": sid for i, sid in enumerate(batch)},
+        }
+        if only_if_present and start == 0:
+            request["ConditionExpression"] = "attribute_exists(sessions.#s0)"
+        if not applied(**request):
+            return False
+    return True
