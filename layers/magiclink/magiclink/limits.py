@@ -13,7 +13,7 @@ import ipaddress
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from . import store
+from . import clock, store
 from .errors import TooManyRequests
 from .observability import logger, metrics
 from .settings import get_settings
@@ -45,7 +45,12 @@ def counters(now: int, *, email: str, ip: str | None = None) -> list[store.count
     """The counters one link for `email` (asked for from `ip` on the public endpoint) counts against."""
     settings = get_settings()
     start = now - now % WINDOW
-    chosen = [store.counters.Counter(f"email#{email}", start, WINDOW, settings.email_links_per_hour, EMAIL_SPACING)]
+    at_ms = clock.now_ms()
+    chosen = [
+        store.counters.Counter(
+            f"email#{email}", start, WINDOW, settings.email_links_per_hour, EMAIL_SPACING, at_ms=at_ms
+        )
+    ]
     if ip:
         chosen.append(store.counters.Counter(f"ip#{_network(ip)}", start, WINDOW, settings.ip_requests_per_hour))
     chosen.append(store.counters.Counter("project", start, WINDOW, settings.project_links_per_hour))
@@ -64,8 +69,8 @@ def refusal(reached: store.counters.LimitReached, now: int) -> TooManyRequests:
     counter = reached.counter
     if reached.hits >= counter.limit:
         wait = counter.start + counter.window - now
-    else:
-        wait = reached.last_at + counter.spacing - now
+    else:  # too soon after the last hit: the rest of the rolling interval, in whole seconds
+        wait = -(-(reached.last_ms + counter.spacing * 1000 - counter.at_ms) // 1000)
     kind = counter.subject.split("#", 1)[0]
     metrics.add_metric(name="RateLimited", unit=MetricUnit.Count, value=1)
     logger.info("rate limit reached", extra={"limit": kind})
