@@ -92,15 +92,20 @@ def clock(monkeypatch):
         offset = 0
         frozen: int | None = None
 
-        def advance(self, seconds: int) -> None:
+        def advance(self, seconds: float) -> None:
             self.offset += seconds
 
-        def freeze(self, at: int) -> None:
+        def freeze(self, at: float) -> None:
             self.frozen, self.offset = at, 0
 
     c = Clock()
-    real = clock.now
-    monkeypatch.setattr(clock, "now", lambda: (real() if c.frozen is None else c.frozen) + c.offset)
+    real_ms = clock.now_ms
+
+    def now_ms() -> int:
+        return (real_ms() if c.frozen is None else int(c.frozen * 1000)) + int(c.offset * 1000)
+
+    monkeypatch.setattr(clock, "now_ms", now_ms)
+    monkeypatch.setattr(clock, "now", lambda: now_ms() // 1000)
     return c
 
 

@@ -223,3 +223,17 @@ def test_counting_that_keeps_colliding_with_other_transactions_is_retried_then_5
     assert reply.status == 503 and reply.headers["Retry-After"] == "1"
     assert len(attempts) == store.dynamo.CONFLICT_ATTEMPTS
     assert outbox.messages() == []
+
+
+def test_the_one_a_second_limit_is_a_rolling_second_not_a_clock_second(api, outbox, frozen):
+    # Given an invite 0.87 s into a clock second
+    frozen.freeze(frozen.frozen + 0.87)
+    assert api.invite("ada@example.com", delivery="none").status == 200
+
+    # When another comes 0.26 s later, across the clock second's boundary: refused, for the rest of the second
+    frozen.advance(0.26)
+    _refused(api.invite("ada@example.com", delivery="none"), 1)
+
+    # And a full second after the first it passes
+    frozen.advance(0.74)
+    assert api.invite("ada@example.com", delivery="none").status == 200

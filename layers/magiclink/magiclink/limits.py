@@ -16,7 +16,7 @@ import ipaddress
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from . import store
+from . import clock, store
 from .errors import TooManyRequests
 from .observability import logger, metrics
 from .settings import get_settings
@@ -51,7 +51,9 @@ def counters(now: int, *, email: str) -> list[store.counters.Counter]:
     settings = get_settings()
     start = now - now % WINDOW
     return [
-        store.counters.Counter(f"email#{email}", start, WINDOW, settings.email_links_per_hour, EMAIL_SPACING),
+        store.counters.Counter(
+            f"email#{email}", start, WINDOW, settings.email_links_per_hour, EMAIL_SPACING, at_ms=clock.now_ms()
+        ),
         store.counters.Counter("project", start, WINDOW, settings.project_links_per_hour),
     ]
 
@@ -62,7 +64,12 @@ def public_counters(now: int, *, email: str, ip: str) -> list[store.counters.Cou
     start = now - now % WINDOW
     return [
         store.counters.Counter(
-            f"public-email#{email}", start, WINDOW, settings.public_email_requests_per_hour, EMAIL_SPACING
+            f"public-email#{email}",
+            start,
+            WINDOW,
+            settings.public_email_requests_per_hour,
+            EMAIL_SPACING,
+            at_ms=clock.now_ms(),
         ),
         store.counters.Counter(f"public-ip#{_network(ip)}", start, WINDOW, settings.ip_requests_per_hour),
         store.counters.Counter("public-project", start, WINDOW, settings.public_project_requests_per_hour),
@@ -90,8 +97,8 @@ def refusal(reached: store.counters.LimitReached, now: int) -> TooManyRequests:
     counter = reached.counter
     if reached.hits >= counter.limit:
         wait = counter.start + counter.window - now
-    else:
-        wait = reached.last_at + counter.spacing - now
+    else:  # too soon after the last hit: the rest of the rolling interval, in whole seconds
+        wait = -(-(reached.last_ms + counter.spacing * 1000 - counter.at_ms) // 1000)
     kind = counter.subject.split("#", 1)[0]
     metrics.add_metric(name="RateLimited", unit=MetricUnit.Count, value=1)
     logger.info("rate limit reached", extra={"limit": kind})

@@ -11,36 +11,44 @@ from .dynamo import table, transact, values
 
 @dataclass(frozen=True)
 class Counter:
-    """One window of a rate limit: at most `limit` hits in [start, start + window), each at least
-    `spacing` seconds after the one before (0: no spacing)."""
+    """One hit on one window of a rate limit: at most `limit` hits in [start, start + window), each at least
+    `spacing` seconds after the one before (0: no spacing), measured from the hit's time `at_ms` (epoch ms) so
+    the spacing is a rolling interval, not a clock second."""
 
     subject: str
     start: int
     window: int
     limit: int
     spacing: int = 0
+    at_ms: int = 0
 
 
 class LimitReached(Exception):
-    """A counter refused a hit; `hits` and `last_at` are what it held (0 when it could not say)."""
+    """A counter refused a hit; `hits` and `last_ms` (the last hit, epoch ms) are what it held (0: unknown)."""
 
-    def __init__(self, counter: Counter, hits: int, last_at: int):
+    def __init__(self, counter: Counter, hits: int, last_ms: int):
         super().__init__(f"limit reached: {counter.subject}")
-        self.counter, self.hits, self.last_at = counter, hits, last_at
+        self.counter, self.hits, self.last_ms = counter, hits, last_ms
 
 
 def count_action(counter: Counter, now: int) -> dict:
     """The transaction action that counts one hit on `counter`, if it has room."""
     condition = "attribute_not_exists(hits) OR (hits < :limit"
-    named: dict[str, Any] = {"one": 1, "now": now, "limit": counter.limit, "expires": counter.start + counter.window}
+    at_ms = counter.at_ms or now * 1000
+    named: dict[str, Any] = {
+        "one": 1,
+        "at_ms": at_ms,
+        "limit": counter.limit,
+        "expires": counter.start + counter.window,
+    }
     if counter.spacing:
-        condition += " AND last_at <= :spaced"
-        named["spaced"] = now - counter.spacing
+        condition += " AND (attribute_not_exists(last_ms) OR last_ms <= :spaced)"
+        named["spaced"] = at_ms - counter.spacing * 1000
     return {
         "Update": {
             "TableName": table(),
             "Key": {"pk": {"S": f"RATE#{counter.subject}"}, "sk": {"S": str(counter.start)}},
-            "UpdateExpression": "ADD hits :one SET last_at = :now, #ttl = :expires",
+            "UpdateExpression": "ADD hits :one SET last_ms = :at_ms, #ttl = :expires",
             "ConditionExpression": condition + ")",
             "ExpressionAttributeNames": {"#ttl": "ttl"},
             "ExpressionAttributeValues": values(**named),
@@ -55,8 +63,8 @@ def refused_counter(counters: list[Counter], reasons: list[dict], offset: int = 
         if reason.get("Code") == "ConditionalCheckFailed":
             item = reason.get("Item") or {}
             hits = int(item["hits"]["N"]) if "hits" in item else 0
-            last_at = int(item["last_at"]["N"]) if "last_at" in item else 0
-            return LimitReached(counter, hits, last_at)
+            last_ms = int(item["last_ms"]["N"]) if "last_ms" in item else 0
+            return LimitReached(counter, hits, last_ms)
     return None
 
 
