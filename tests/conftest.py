@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 
+import aws_limits
+import botocore.session
 import pytest
+from aws_limits import strict_aws  # noqa: F401 - the autouse fixture that fails a call AWS would refuse
 from moto import mock_aws
 from support import Api
 
@@ -12,8 +15,25 @@ from local import stack
 from local.cfn import Template
 from magiclink import credentials, mailer, sessions, settings, signing, store
 
+pytest_plugins = ["pytester"]  # tests/unit/test_aws_limits.py runs a test of its own
+
 TEMPLATE = Template()
 BASE_URL = "http://127.0.0.1:3000"
+
+
+def _hooked(create_client):
+    """botocore's create_client, giving every client the AWS limit checks."""
+
+    def create(self, *args, **kwargs):
+        client = create_client(self, *args, **kwargs)
+        aws_limits.install(client)
+        return client
+
+    return create
+
+
+# Every client the tests or the code make, boto3's and powertools' alike, is made here.
+botocore.session.Session.create_client = _hooked(botocore.session.Session.create_client)
 
 # Lambda sets a function's environment before its code is imported; powertools reads these at import.
 os.environ.update(
