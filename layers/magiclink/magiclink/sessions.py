@@ -28,6 +28,9 @@ from .models.items import Reader, SessionEntry
 from .settings import get_settings
 
 JWT_LIFETIME_SECONDS = 5 * 60  # as Stytch's
+# Stytch's limit on a session's custom claims ("four kilobytes"), so that the JWT carrying them stays a
+# header-sized token (https://stytch.com/docs/guides/sessions/custom-claims).
+CUSTOM_CLAIMS_MAX_BYTES = 4096
 SESSION_CLAIM = "https://stytch.com/session"
 GRANT_CLAIM = "magiclink/grant"
 _TOKEN_BYTES = 16 + 6 + 32
@@ -94,6 +97,15 @@ def find_session(reader: Reader, ref: SessionRef, now: int, *, token_hashes: lis
     ):
         raise SessionNotFound()
     return entry
+
+
+def custom_claims_json(claims: dict | None) -> str:
+    """A session's custom claims as stored (compact JSON); BadRequest, before anything is written, when
+    they are over CUSTOM_CLAIMS_MAX_BYTES."""
+    text = json.dumps(claims or {}, separators=(",", ":"))
+    if len(text.encode()) > CUSTOM_CLAIMS_MAX_BYTES:
+        raise BadRequest(f"session_custom_claims: at most {CUSTOM_CLAIMS_MAX_BYTES} bytes as JSON.")
+    return text
 
 
 # --- JWTs -------------------------------------------------------------------------------------
@@ -238,7 +250,7 @@ def authenticate_session(
     ref = _ref_of(session_token, session_jwt)
     reader, entry = current(ref, session_token, now)
     if minutes or custom_claims is not None:
-        claims = None if custom_claims is None else json.dumps(custom_claims, separators=(",", ":"))
+        claims = None if custom_claims is None else custom_claims_json(custom_claims)
         expires_at = now + minutes * 60 if minutes else entry.expires_at
         try:
             reader = store.reader.extend_session(
