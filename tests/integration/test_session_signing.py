@@ -138,3 +138,17 @@ def test_a_throttled_public_key_read_is_a_503(api, monkeypatch):
     reply = api.send("jwks")
 
     assert reply.status == 503 and reply.headers["Retry-After"] == "1"
+
+
+def test_during_a_rotation_a_jwt_of_the_previous_key_extends_its_session_by_magic_link(api, outbox, configure):
+    old = api.authenticate(_link(api), session_duration_minutes=60).body
+    new_key = boto3.client("kms").create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["Arn"]
+    configure(SESSION_SIGNING_KEY_IDS=f"{new_key},{KEY}")
+
+    reply = api.authenticate(_link(api), session_jwt=old["session_jwt"])
+
+    assert reply.status == 200, reply.body
+    assert reply.body["session"]["session_id"] == old["session"]["session_id"]
+    header = jwt.get_unverified_header
+    assert header(reply.body["session_jwt"])["kid"] != header(old["session_jwt"])["kid"]  # signed by the new key
+    assert _verify(api, reply.body["session_jwt"])["sub"] == old["user_id"]
