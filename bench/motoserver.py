@@ -12,7 +12,10 @@ import sys
 from local.moto_patches import untrack
 
 if __name__ == "__main__":
+    from local.stack import sign_digests_as_kms_does
+
     untrack()
+    sign_digests_as_kms_does()
     from moto.server import main
 
     main(sys.argv[1:])

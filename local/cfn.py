@@ -132,7 +132,8 @@ def condition(value: Any, refs: dict[str, str], conditions: dict[str, Any]) -> b
 
 
 def resolve(value: Any, refs: dict[str, str], conditions: dict[str, Any] | None = None) -> str:
-    """Resolve the intrinsic functions the template's environment uses (Ref, Sub, GetAtt, Join, If over `refs`).
+    """Resolve the intrinsic functions the template's environment and policies use (Ref, Sub, GetAtt, Join, If
+    over `refs`).
 
     Plain values (strings, numbers) resolve to their string; any other intrinsic raises ValueError.
     """
@@ -143,7 +144,9 @@ def resolve(value: Any, refs: dict[str, str], conditions: dict[str, Any] | None 
     if isinstance(value, dict) and "Ref" in value:
         return refs[value["Ref"]]
     if isinstance(value, dict) and "Fn::Sub" in value:
-        return re.sub(r"\$\{([\w:.]+)\}", lambda m: refs[m.group(1)], value["Fn::Sub"])
+        text, variables = (value["Fn::Sub"], {}) if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"]
+        scope = refs | {name: resolve(v, refs, conditions) for name, v in variables.items()}
+        return re.sub(r"\$\{([\w:.]+)\}", lambda m: scope[m.group(1)], text)
     if isinstance(value, dict) and "Fn::GetAtt" in value:
         return refs[".".join(value["Fn::GetAtt"])]
     if isinstance(value, dict) and "Fn::Join" in value:

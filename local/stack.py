@@ -110,8 +110,37 @@ def function_environment(template: Template, base_url: str, overrides: dict[str,
     return merged
 
 
+def sign_digests_as_kms_does() -> None:
+    """moto signs a `MessageType=DIGEST` message as if it were RAW, hashing the digest again
+    (getmoto/moto#10202), so the signature would not verify against the key; KMS signs the digest itself.
+    This makes the moto of this process do what KMS does, for the one algorithm the service signs with."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+    from moto.kms.responses import KmsResponse
+
+    moto_sign = KmsResponse.sign
+    if getattr(moto_sign, "signs_digests", False):
+        return
+
+    def sign(self: KmsResponse) -> str:
+        algorithm = self._get_param("SigningAlgorithm")
+        if self._get_param("MessageType") != "DIGEST" or algorithm != "RSASSA_PKCS1_V1_5_SHA_256":
+            return moto_sign(self)
+        key = self.kms_backend.describe_key(self._get_param("KeyId"))
+        digest = self._get_param("Message")
+        signature = key.private_key.private_key.sign(digest, padding.PKCS1v15(), Prehashed(hashes.SHA256()))
+        return json.dumps(
+            {"KeyId": key.arn, "Signature": base64.b64encode(signature).decode(), "SigningAlgorithm": algorithm}
+        )
+
+    sign.signs_digests = True
+    KmsResponse.sign = sign
+
+
 def provision(template: Template) -> None:
     """Create, from the template, what the functions expect to find: tables, secrets, the SES identity."""
+    sign_digests_as_kms_does()
     names = local_names()
     dynamodb = boto3.client("dynamodb")
     for kwargs, ttl_attribute in template.table_definitions(names):

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
+import aws_limits
+import botocore.session
+import iam_record
 import pytest
+from aws_limits import strict_aws  # noqa: F401 - the autouse fixture that fails a call AWS would refuse
 from moto import mock_aws
 from support import Api
 
@@ -13,8 +18,27 @@ from local import stack
 from local.cfn import Template
 from magiclink import credentials, mailer, sessions, settings, signing, store
 
+pytest_plugins = ["pytester"]  # tests/unit/test_aws_limits.py runs a test of its own
+
 TEMPLATE = Template()
 BASE_URL = "http://127.0.0.1:3000"
+INTEGRATION = Path(__file__).parent / "integration"
+
+
+def _hooked(create_client):
+    """botocore's create_client, giving every client the AWS limit checks and the IAM recorder."""
+
+    def create(self, *args, **kwargs):
+        client = create_client(self, *args, **kwargs)
+        aws_limits.install(client)
+        iam_record.install(client)
+        return client
+
+    return create
+
+
+# Every client the tests or the code make, boto3's and powertools' alike, is made here.
+botocore.session.Session.create_client = _hooked(botocore.session.Session.create_client)
 
 # Lambda sets a function's environment before its code is imported; powertools reads these at import.
 os.environ.update(
@@ -68,9 +92,31 @@ def aws(monkeypatch):
     reset_caches()
 
 
+class Containers(stack.Functions):
+    """The template's functions as Lambda runs them, each in containers of its own: what one function fetched
+    (secrets, public keys) is not cached for another, and every AWS call is recorded as its function's
+    (tests/iam_record.py), so that the record holds every call each function needs."""
+
+    warm: str | None = None
+
+    def handler(self, logical_id: str):
+        handle = super().handler(logical_id)
+
+        def run(event, context):
+            if self.warm != logical_id:
+                credentials._provider().clear_cache()
+                signing.public_key_der.cache_clear()
+                sessions._public_key.cache_clear()
+                self.warm = logical_id
+            with iam_record.running(logical_id):
+                return handle(event, context)
+
+        return run
+
+
 @pytest.fixture(scope="session")
 def functions():
-    return stack.Functions(TEMPLATE)
+    return Containers(TEMPLATE)
 
 
 @pytest.fixture
@@ -160,3 +206,31 @@ def aws_calls():
     session.events.register("before-call.*.*", count)
     yield counts
     session.events.unregister("before-call.*.*", count)
+
+
+def pytest_collection_modifyitems(config, items):
+    """The tests of the recorded AWS calls run last, once every other test has made its calls. The record is
+    complete when the whole of tests/integration runs, nothing deselected (as in `make test`)."""
+    items.sort(key=lambda item: "recorded_aws_calls" in item.fixturenames)
+    paths = [(config.invocation_params.dir / arg).resolve() for arg in config.args if "::" not in arg]
+    config.stash[_WHOLE_INTEGRATION_SUITE] = any(p == INTEGRATION or p in INTEGRATION.parents for p in paths)
+
+
+def pytest_deselected(items):
+    if any(INTEGRATION in Path(item.path).parents for item in items):
+        items[0].config.stash[_WHOLE_INTEGRATION_SUITE] = False
+
+
+_WHOLE_INTEGRATION_SUITE = pytest.StashKey[bool]()
+
+
+@pytest.fixture
+def recorded_aws_calls(pytestconfig):
+    """{function: {(IAM action, resource)}} of the calls each function made in this run, and whether the run
+    was the whole integration suite (else the record holds only what the tests that ran exercised)."""
+
+    class Recorded:
+        calls = iam_record.RECORD
+        complete = pytestconfig.stash.get(_WHOLE_INTEGRATION_SUITE, False)
+
+    return Recorded

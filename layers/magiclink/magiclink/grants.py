@@ -314,7 +314,22 @@ def authenticate(
     entry = reader.sessions[sid]
     full_id = sessions.format_session_id(user_uuid, sid)
     metrics.add_metric(name="SessionsStarted" if new_session else "SessionsExtended", unit=MetricUnit.Count, value=1)
-    return Authenticated(reader, entry, full_id, session_token, sessions.sign_jwt(reader, entry, full_id, now))
+    return Authenticated(reader, entry, full_id, session_token, _session_jwt(reader, entry, full_id, now))
+
+
+def _session_jwt(reader: Reader, entry: SessionEntry, session_id: str, now: int) -> str:
+    """The session's JWT, or "" when it cannot be signed now (KMS throttled or failing).
+
+    The link is spent and the session written by then (one write, which is not undone): the answer still
+    carries the session and its token, which let the reader in, and sessions/authenticate signs a JWT for
+    that token once KMS answers again. Failing the request instead would lock the reader out.
+    """
+    try:
+        return sessions.sign_jwt(reader, entry, session_id, now)
+    except Exception:
+        logger.exception("session JWT not signed; the answer carries the session without it")
+        metrics.add_metric(name="SessionJwtsNotSigned", unit=MetricUnit.Count, value=1)
+        return ""
 
 
 def send_link(

@@ -57,7 +57,7 @@ def list_readers(
     filters = [status, prefix]
     start = decode_cursor(cursor, filters) if cursor else None
     expression, values = _STATUS_FILTERS[status] if status else (None, {})
-    if expression:
+    if expression and ":now" in expression:  # DynamoDB refuses a value that no expression uses
         values = values | {"now": now}
     readers, last_key = store.reader.list_readers(
         email_prefix=prefix, filter_expression=expression, filter_values=values, limit=limit, start=start

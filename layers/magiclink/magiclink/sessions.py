@@ -40,7 +40,9 @@ SESSION_CLAIM = "https://stytch.com/session"
 GRANT_CLAIM = mapping.GRANT_CLAIM
 # Stytch ignores custom claims named like a registered JWT claim; the service's own claims can't be set either.
 IGNORED_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti", SESSION_CLAIM, GRANT_CLAIM})
-MAX_CLAIMS_BYTES = 4096  # the whole map, as JSON (Stytch's limit)
+# Stytch's limit on a session's custom claims, the whole map as JSON ("four kilobytes"), so that the JWT
+# carrying them stays a header-sized token (https://stytch.com/docs/guides/sessions/custom-claims).
+MAX_CLAIMS_BYTES = 4096
 _TOKEN_BYTES = 16 + 6 + 32
 
 
