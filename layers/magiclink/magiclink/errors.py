@@ -65,6 +65,21 @@ class GrantNotActive(BadRequest):
     default_message = "This reader's access was revoked or has expired; invite them again to renew it."
 
 
+class DuplicateEmail(BadRequest):
+    error_type = "duplicate_email"
+    default_message = "A user with this email already exists."
+
+
+class UnsupportedSearchFilter(BadRequest):
+    error_type = "unsupported_search_filter"
+    default_message = "This search filter is not supported here."
+
+
+class InvalidMetadata(BadRequest):
+    error_type = "invalid_metadata"
+    default_message = "Metadata may have at most 20 top-level keys and 4 KB of JSON."
+
+
 class InvalidCursor(BadRequest):
     error_type = "invalid_cursor"
     default_message = "cursor is invalid: pass back the next_cursor of the previous page, with the same filters."
@@ -132,6 +147,15 @@ class Forbidden(ServiceError):
     default_message = "Only admins can use the console."
 
 
+class SignupNotAllowed(ServiceError):
+    status_code = 403
+    error_type = "signup_not_allowed"
+    default_message = (
+        "No user has this email, and this deployment lets in only the users it invites (SignupPolicy"
+        " invite_only): invite them first, or deploy with SignupPolicy open."
+    )
+
+
 class CsrfFailed(ServiceError):
     status_code = 403
     error_type = "invalid_csrf_token"
@@ -142,6 +166,12 @@ class MagicLinkNotFound(ServiceError):
     status_code = 404
     error_type = "magic_link_not_found"
     default_message = "The magic link could not be found."
+
+
+class UserNotFound(ServiceError):
+    status_code = 404
+    error_type = "user_not_found"
+    default_message = "User could not be found."
 
 
 class EmailNotFound(ServiceError):

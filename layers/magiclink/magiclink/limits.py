@@ -41,11 +41,16 @@ def _network(ip: str) -> str:
     return str(address)
 
 
+def email_subject(email: str) -> str:
+    """The counter subject an email's links count against (its items hold the email, so erasure deletes them)."""
+    return f"email#{email}"
+
+
 def counters(now: int, *, email: str, ip: str | None = None) -> list[store.counters.Counter]:
     """The counters one link for `email` (asked for from `ip` on the public endpoint) counts against."""
     settings = get_settings()
     start = now - now % WINDOW
-    chosen = [store.counters.Counter(f"email#{email}", start, WINDOW, settings.email_links_per_hour, EMAIL_SPACING)]
+    chosen = [store.counters.Counter(email_subject(email), start, WINDOW, settings.email_links_per_hour, EMAIL_SPACING)]
     if ip:
         chosen.append(store.counters.Counter(f"ip#{_network(ip)}", start, WINDOW, settings.ip_requests_per_hour))
     chosen.append(store.counters.Counter("project", start, WINDOW, settings.project_links_per_hour))
