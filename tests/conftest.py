@@ -6,7 +6,7 @@ import os
 
 import pytest
 from moto import mock_aws
-from support import Api
+from support import Api, LocalServer
 
 from local import stack
 from local.cfn import Template
@@ -65,6 +65,14 @@ def aws(monkeypatch):
         stack.provision(TEMPLATE)
         yield
     reset_caches()
+
+
+@pytest.fixture(scope="module")
+def server():
+    """`make run`'s server as a process of its own, for a module's tests: (base URL, process)."""
+    stack = LocalServer.start()
+    yield stack.base, stack.process
+    stack.stop()
 
 
 @pytest.fixture(scope="session")

@@ -141,7 +141,8 @@ class LocalServer:
         self.log = log
 
     @classmethod
-    def start(cls) -> LocalServer:
+    def start(cls, env: dict[str, str] | None = None) -> LocalServer:
+        """`env`: the local stack's own settings (MAGICLINK_*), for this server only."""
         import os
         import subprocess
         import sys
@@ -151,12 +152,12 @@ class LocalServer:
         from local.server import free_port
 
         port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MAGICLINK_"))}
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MAGICLINK_"))}
         log = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed by stop()
         process = subprocess.Popen(
             [sys.executable, "-m", "local.server"],
             cwd=ROOT,
-            env=env | {"PORT": str(port)},
+            env=inherited | (env or {}) | {"PORT": str(port)},
             stdout=log,
             stderr=subprocess.STDOUT,
             text=True,

@@ -9,18 +9,10 @@ import signal
 import subprocess
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
 from support import LocalServer
 from support import request as _request
 
 from local.cfn import ROOT
-
-
-@pytest.fixture(scope="module")
-def server():
-    stack = LocalServer.start()
-    yield stack.base, stack.process
-    stack.stop()
 
 
 def test_the_readme_session_invite_outbox_authenticate_revoke(server):
