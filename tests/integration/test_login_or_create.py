@@ -86,6 +86,16 @@ def test_login_or_create_counts_against_the_rate_limits_as_send(api, outbox, clo
     assert len(outbox.messages()) == 1
 
 
+def test_an_unknown_email_counts_against_the_rate_limits_as_send_counts_it(api, clock, rate_limits):
+    now = int(time.time())
+    clock.freeze(now - now % 3600 + 100)
+    assert _login_or_create(api, "stranger@example.com").status == 403
+
+    probed = _login_or_create(api, "stranger@example.com")
+
+    assert probed.status == 429 and probed.body["error_type"] == "too_many_requests"
+
+
 @pytest.mark.parametrize(
     ("fields", "mentions"),
     [
