@@ -17,8 +17,9 @@ def _related(reader: Reader, counter_subjects: list[str]) -> list[dict]:
     """The keys of the other items that hold the user: the email's access request, its rate-limit counters
     (one Query each, on the table's key), and the idempotency records whose answer names the user.
 
-    Those records are found by one Query of their partition with a filter: it reads every record of the
-    last 24 hours (at most the project's invites of a day) to keep the few that name this user.
+    Those records are found by one Query of their partition with a filter: it reads every record still in
+    the table (a day's invites with an Idempotency-Key, and any TTL has not removed yet) to keep the few
+    that name this user.
     """
     keys = [request_key(reader.email)]
     for subject in counter_subjects:
