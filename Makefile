@@ -38,7 +38,8 @@ validate: $(SAM_VENV)/.installed
 build: $(SAM_VENV)/.installed
 	$(SAM) build --cached --parallel
 
-pytest: $(VENV)/.installed browser
+# node_modules: tests/sdk runs Stytch's Node SDK (npm stytch) against the local stack.
+pytest: $(VENV)/.installed node_modules/.installed browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Debian's Chromium and its driver, for the tests that drive a real browser (only when missing).

@@ -186,7 +186,8 @@ class Server(ThreadingHTTPServer):
 def main() -> None:
     port = int(os.environ.get("PORT", "3000"))
     base_url = f"http://127.0.0.1:{port}"
-    local = LocalStack(base_url)
+    policy = os.environ.get("MAGICLINK_SIGNUP_POLICY")  # the SignupPolicy parameter, e.g. open
+    local = LocalStack(base_url, {"SIGNUP_POLICY": policy} if policy else None)
     local.start()
     server = Server(("127.0.0.1", port), make_handler(local))
     project_id, secret = stack.credentials()

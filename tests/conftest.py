@@ -12,7 +12,7 @@ import iam_record
 import pytest
 from aws_limits import strict_aws  # noqa: F401 - the autouse fixture that fails a call AWS would refuse
 from moto import mock_aws
-from support import Api
+from support import Api, LocalServer
 
 from local import stack
 from local.cfn import Template
@@ -112,6 +112,14 @@ class Containers(stack.Functions):
                 return handle(event, context)
 
         return run
+
+
+@pytest.fixture(scope="module")
+def server():
+    """`make run`'s server as a process of its own, for a module's tests: (base URL, process)."""
+    stack = LocalServer.start()
+    yield stack.base, stack.process
+    stack.stop()
 
 
 @pytest.fixture(scope="session")

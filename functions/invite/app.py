@@ -1,8 +1,14 @@
-"""POST /v1/magic_links/email/invite and /send: invite (create or renew a grant) or send a login link."""
+"""POST /v1/magic_links/email/invite, /send and /login_or_create, and /v1/magic_links (an embeddable link):
+invite (create or renew a grant), send a login link, either as the deployment's SignupPolicy says, or a token."""
 
 from magiclink import grants, http, idempotency, openapi
-from magiclink.models.requests import InviteRequest, SendRequest
-from magiclink.models.responses import InviteResponse, SendResponse
+from magiclink.models.requests import (
+    InviteRequest,
+    LoginOrCreateRequest,
+    MagicLinkCreateRequest,
+    SendRequest,
+)
+from magiclink.models.responses import InviteResponse, LoginOrCreateResponse, MagicLinkCreateResponse, SendResponse
 
 app = http.make_resolver()
 
@@ -43,6 +49,29 @@ def send(body: SendRequest) -> SendResponse:
     reader = grants.send(body, by=http.api_principal())
     request_id = http.request_id(app.current_event.raw_event)
     return SendResponse(request_id=request_id, user_id=reader.user_id, email_id=reader.email_id)
+
+
+@app.post(
+    "/v1/magic_links/email/login_or_create",
+    security=openapi.BASIC_AUTH,
+    responses=openapi.responses(400, 401, 403, 429, 502, 503),
+)
+def login_or_create(body: LoginOrCreateRequest) -> LoginOrCreateResponse:
+    reader, created = grants.login_or_create(body, by=http.api_principal())
+    return LoginOrCreateResponse(
+        request_id=http.request_id(app.current_event.raw_event),
+        user_id=reader.user_id,
+        email_id=reader.email_id,
+        user_created=created,
+    )
+
+
+@app.post("/v1/magic_links", security=openapi.BASIC_AUTH, responses=openapi.responses(400, 401, 404, 429, 503))
+def create_magic_link(body: MagicLinkCreateRequest) -> MagicLinkCreateResponse:
+    minutes = body.expiration_minutes or grants.DEFAULT_LINK_MINUTES
+    reader, token = grants.embeddable_link(body.user_id, minutes=minutes, by=http.api_principal())
+    request_id = http.request_id(app.current_event.raw_event)
+    return MagicLinkCreateResponse(request_id=request_id, user_id=reader.user_id, token=token)
 
 
 lambda_handler = http.lambda_entry(app)

@@ -1,9 +1,13 @@
-"""POST /v1/sessions/authenticate and /v1/sessions/revoke (HTTP Basic), Stytch-style."""
+"""POST /v1/sessions/authenticate and /v1/sessions/revoke, GET /v1/sessions (HTTP Basic), Stytch-style."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from magiclink import http, openapi, sessions
 from magiclink.models.mapping import session_of, user_of
 from magiclink.models.requests import SessionsAuthenticateRequest, SessionsRevokeRequest
-from magiclink.models.responses import SessionsAuthenticateResponse, SessionsRevokeResponse
+from magiclink.models.responses import SessionsAuthenticateResponse, SessionsGetResponse, SessionsRevokeResponse
 
 app = http.make_resolver()
 
@@ -25,6 +29,15 @@ def authenticate(body: SessionsAuthenticateRequest) -> SessionsAuthenticateRespo
 def revoke(body: SessionsRevokeRequest) -> SessionsRevokeResponse:
     sessions.revoke_session(body.session_id, body.session_token, body.session_jwt)
     return SessionsRevokeResponse(request_id=http.request_id(app.current_event.raw_event))
+
+
+@app.get("/v1/sessions", security=openapi.BASIC_AUTH, responses=openapi.responses(400, 401, 404, 503))
+def get_sessions(user_id: Annotated[str, Query(max_length=128)]) -> SessionsGetResponse:
+    reader, live = sessions.live_sessions(user_id)
+    return SessionsGetResponse(
+        request_id=http.request_id(app.current_event.raw_event),
+        sessions=[session_of(reader, entry, session_id) for session_id, entry in live],
+    )
 
 
 lambda_handler = http.lambda_entry(app)

@@ -25,7 +25,7 @@ from support import LocalServer
 from local import stack
 
 MIN_REQUESTS = 500
-PER_OPERATION = 50  # 12 operations today: 600 requests, about 40 s
+PER_OPERATION = 50  # 20 operations today: 1000 requests, about 70 s
 CHECKS = [
     not_a_server_error,
     status_code_conformance,

@@ -31,6 +31,8 @@ def test_the_api_routes_are_stytchs_and_each_has_its_own_function():
     assert routes == {
         "POST /v1/magic_links/email/invite": "InviteFunction",
         "POST /v1/magic_links/email/send": "InviteFunction",
+        "POST /v1/magic_links/email/login_or_create": "InviteFunction",
+        "POST /v1/magic_links": "InviteFunction",
         "POST /v1/magic_links/authenticate": "AuthenticateFunction",
         "POST /v1/magic_links/email/revoke_invite": "RevokeFunction",
         "GET /v1/readers": "ReadersFunction",
@@ -47,7 +49,13 @@ def test_the_api_routes_are_stytchs_and_each_has_its_own_function():
         "POST /v1/magic_links/redirect": "LandingFunction",
         "POST /v1/sessions/authenticate": "SessionsFunction",
         "POST /v1/sessions/revoke": "SessionsFunction",
+        "GET /v1/sessions": "SessionsFunction",
         "GET /v1/sessions/jwks/{project_id}": "JwksFunction",
+        "POST /v1/users": "UsersFunction",
+        "POST /v1/users/search": "UsersFunction",
+        "GET /v1/users/{user_id}": "UsersFunction",
+        "PUT /v1/users/{user_id}": "UsersFunction",
+        "DELETE /v1/users/{user_id}": "UsersFunction",
         "ANY /console": "ConsoleFunction",
         "ANY /console/{proxy+}": "ConsoleFunction",
         "ANY $default": "FallbackFunction",
@@ -124,6 +132,7 @@ def test_only_functions_that_make_or_check_tokens_read_the_token_key():
         "SessionsFunction",
         "ConsoleFunction",
         "BootstrapFunction",
+        "UsersFunction",
     }
 
 

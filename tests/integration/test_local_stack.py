@@ -18,13 +18,6 @@ from local import stack
 from local.cfn import ROOT
 
 
-@pytest.fixture(scope="module")
-def server():
-    stack = LocalServer.start()
-    yield stack.base, stack.process
-    stack.stop()
-
-
 def test_the_readme_session_invite_outbox_authenticate_revoke(server):
     base, _ = server
     assert _request("DELETE", f"{base}/_local/outbox.json", auth=False) == (200, [])

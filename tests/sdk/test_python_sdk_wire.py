@@ -1,4 +1,4 @@
-"""Stytch's own Python SDK against `make run`'s server: what it sends (nulls, telemetry and RBAC fields, send's
+"""Stytch's own Python SDK against `make run`'s base: what it sends (nulls, telemetry and RBAC fields, send's
 user and session fields) is accepted, and each refusal carries the error_type Stytch's docs name."""
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from stytch.consumer.models.magic_links import Options
 from stytch.consumer.models.sessions import AuthorizationCheck
 from stytch.consumer.models.users import Name
 from stytch.core.response_base import StytchError
-from support import LocalServer
 from support import request as _request
 
 from local import stack
@@ -23,23 +22,21 @@ _emails = (f"sdk-wire-{n}@example.com" for n in itertools.count())
 
 
 @pytest.fixture(scope="module")
-def server():
-    running = LocalServer.start()
-    yield running.base
-    running.stop()
+def base(server):
+    return server[0]
 
 
 @pytest.fixture
-def client(server):
+def client(base):
     project_id, secret = stack.credentials()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         # The SDK takes `environment` verbatim as the base URL (custom_base_url must be https://).
-        yield Client(project_id, secret, environment=f"{server}/")
+        yield Client(project_id, secret, environment=f"{base}/")
 
 
-def _token(server: str, email: str) -> str:
-    _, outbox = _request("GET", f"{server}/_local/outbox.json", auth=False)
+def _token(base: str, email: str) -> str:
+    _, outbox = _request("GET", f"{base}/_local/outbox.json", auth=False)
     link = [m for m in outbox if m["to"] == [email]][-1]["links"][0]
     return parse_qs(urlsplit(link).query)["token"][0]
 
@@ -50,14 +47,14 @@ def _error_type(call) -> str:
     return raised.value.details.error_type
 
 
-def test_an_invite_with_the_sdks_name_model_sends_nulls_and_is_accepted(client, server):
+def test_an_invite_with_the_sdks_name_model_sends_nulls_and_is_accepted(client, base):
     # Name(first_name=...) serialises middle_name and last_name as null
     email = next(_emails)
     invited = client.magic_links.email.invite(email=email, name=Name(first_name="Ada"))
     assert invited.status_code == 200 and invited.user_id.startswith("user-test-")
 
     done = client.magic_links.authenticate(
-        token=_token(server, email),
+        token=_token(base, email),
         session_duration_minutes=60,
         options=Options(ip_match_required=False, user_agent_match_required=False),
         telemetry_id="telemetry-1",  # a Stytch-only product: accepted and ignored
@@ -70,12 +67,12 @@ def test_an_invite_with_the_sdks_name_model_sends_nulls_and_is_accepted(client, 
     assert checked.session.session_id == done.session.session_id
 
 
-def test_send_takes_the_users_own_user_id_and_session_and_refuses_another_user(client, server):
+def test_send_takes_the_users_own_user_id_and_session_and_refuses_another_user(client, base):
     email, other = next(_emails), next(_emails)
     client.magic_links.email.invite(email=email)
-    done = client.magic_links.authenticate(token=_token(server, email), session_duration_minutes=60)
+    done = client.magic_links.authenticate(token=_token(base, email), session_duration_minutes=60)
     client.magic_links.email.invite(email=other)
-    other_user = client.magic_links.authenticate(token=_token(server, other), session_duration_minutes=60)
+    other_user = client.magic_links.authenticate(token=_token(base, other), session_duration_minutes=60)
 
     sent = client.magic_links.email.send(email=email, user_id=done.user_id)
     assert sent.status_code == 200 and sent.user_id == done.user_id
@@ -87,7 +84,7 @@ def test_send_takes_the_users_own_user_id_and_session_and_refuses_another_user(c
     )
 
 
-def test_refusals_carry_stytchs_error_names(client, server):
+def test_refusals_carry_stytchs_error_names(client, base):
     email = next(_emails)
     invite = client.magic_links.email.invite
     assert _error_type(lambda: invite(email=email, invite_expiration_minutes=4)) == "invalid_expiration"
@@ -99,7 +96,7 @@ def test_refusals_carry_stytchs_error_names(client, server):
     ) == ("invalid_login_magic_link_url")
 
     invite(email=email)
-    token = _token(server, email)
+    token = _token(base, email)
     authenticate = client.magic_links.authenticate
     assert _error_type(lambda: authenticate(token=token, session_duration_minutes=2)) == (
         "invalid_session_duration_minutes"
@@ -121,12 +118,12 @@ def test_refusals_carry_stytchs_error_names(client, server):
     assert sessions.revoke(session_token=done.session_token).status_code == 200
 
 
-def test_the_async_client_invites_and_authenticates(client, server):
+def test_the_async_client_invites_and_authenticates(client, base):
     email = next(_emails)
 
     async def flow():
         invited = await client.magic_links.email.invite_async(email=email, name=Name(last_name="Lovelace"))
-        done = await client.magic_links.authenticate_async(token=_token(server, email), telemetry_id="t")
+        done = await client.magic_links.authenticate_async(token=_token(base, email), telemetry_id="t")
         await client.async_client.close()
         return invited, done
 
@@ -138,8 +135,8 @@ def test_the_async_client_invites_and_authenticates(client, server):
     ("method", "path"),
     [("GET", "/v1/no_such_thing"), ("GET", "/v1/magic_links/email/invite"), ("DELETE", "/v1/magic_links/authenticate")],
 )
-def test_an_unknown_route_or_method_answers_stytchs_error_json(server, method, path):
-    status, body = _request(method, f"{server}{path}", auth=False)
+def test_an_unknown_route_or_method_answers_stytchs_error_json(base, method, path):
+    status, body = _request(method, f"{base}{path}", auth=False)
     assert status == 404
     assert body["error_type"] == "route_not_found" and body["request_id"].startswith("request-id-")
     assert set(body) == {"status_code", "request_id", "error_type", "error_message", "error_url"}
@@ -151,16 +148,16 @@ def test_an_sdk_method_this_service_does_not_serve_raises_a_readable_stytch_erro
     assert raised.value.details.error_type == "route_not_found" and raised.value.details.request_id
 
 
-def _session(client, server, claims=None):
+def _session(client, base, claims=None):
     email = next(_emails)
     client.magic_links.email.invite(email=email)
     return client.magic_links.authenticate(
-        token=_token(server, email), session_duration_minutes=60, session_custom_claims=claims
+        token=_token(base, email), session_duration_minutes=60, session_custom_claims=claims
     )
 
 
-def test_custom_claims_follow_stytchs_rules(client, server):
-    done = _session(client, server, {"a": 1, "b": {"x": 1, "y": 2}, "exp": 1, "magiclink/grant": "forged"})
+def test_custom_claims_follow_stytchs_rules(client, base):
+    done = _session(client, base, {"a": 1, "b": {"x": 1, "y": 2}, "exp": 1, "magiclink/grant": "forged"})
     grant = {"id": done.session.custom_claims["magiclink/grant"]["id"], "role": "reader"}
     assert done.session.custom_claims == {"a": 1, "b": {"x": 1, "y": 2}, "magiclink/grant": grant}
 
@@ -175,8 +172,8 @@ def test_custom_claims_follow_stytchs_rules(client, server):
     assert local.roles == updated.session.roles == ["reader"]
 
 
-def test_claims_over_4_kb_are_refused_before_anything_is_written(client, server):
-    done = _session(client, server, {"keep": True})
+def test_claims_over_4_kb_are_refused_before_anything_is_written(client, base):
+    done = _session(client, base, {"keep": True})
     big = {"big": "x" * 4100}
     assert _error_type(
         lambda: client.sessions.authenticate(session_token=done.session_token, session_custom_claims=big)
@@ -186,7 +183,7 @@ def test_claims_over_4_kb_are_refused_before_anything_is_written(client, server)
     # Through a magic link that extends the session: refused, and the link is not spent
     email = done.user.emails[0].email
     client.magic_links.email.send(email=email)
-    token = _token(server, email)
+    token = _token(base, email)
     authenticate = client.magic_links.authenticate
     assert _error_type(
         lambda: authenticate(token=token, session_token=done.session_token, session_custom_claims=big)

@@ -77,7 +77,7 @@ class InvalidCustomClaims(BadRequest):
 
 class DuplicateEmail(BadRequest):
     error_type = "duplicate_email"
-    default_message = "This email belongs to another user: user_id and the session must be the email's own user."
+    default_message = "A user with this email already exists (here a user has one email)."
 
 
 class NoDefaultRedirectUrl(BadRequest):
@@ -103,6 +103,16 @@ class EmailBounced(BadRequest):
 class GrantNotActive(BadRequest):
     error_type = "grant_not_active"
     default_message = "This reader's access was revoked or has expired; invite them again to renew it."
+
+
+class UnsupportedSearchFilter(BadRequest):
+    error_type = "unsupported_search_filter"
+    default_message = "This search filter is not supported here."
+
+
+class InvalidMetadata(BadRequest):
+    error_type = "invalid_metadata"
+    default_message = "Metadata may have at most 20 top-level keys and 4 KB of JSON."
 
 
 class InvalidCursor(BadRequest):
@@ -172,6 +182,15 @@ class Forbidden(ServiceError):
     default_message = "Only admins can use the console."
 
 
+class SignupNotAllowed(ServiceError):
+    status_code = 403
+    error_type = "signup_not_allowed"
+    default_message = (
+        "No user has this email, and this deployment lets in only the users it invites (SignupPolicy"
+        " invite_only): invite them first, or deploy with SignupPolicy open."
+    )
+
+
 class CsrfFailed(ServiceError):
     status_code = 403
     error_type = "invalid_csrf_token"
@@ -182,6 +201,12 @@ class MagicLinkNotFound(ServiceError):
     status_code = 404
     error_type = "magic_link_not_found"
     default_message = "The magic link could not be found."
+
+
+class UserNotFound(ServiceError):
+    status_code = 404
+    error_type = "user_not_found"
+    default_message = "User could not be found."
 
 
 class EmailNotFound(ServiceError):

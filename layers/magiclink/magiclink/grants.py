@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from . import clock, delivery, limits, links, mailer, sessions, store, tokens
+from . import clock, delivery, limits, links, mailer, sessions, store, tokens, users
 from .credentials import project_credentials, token_key, token_keys
 from .errors import (
     BadRequest,
@@ -25,11 +25,19 @@ from .errors import (
     ServiceError,
     ServiceUnavailable,
     SessionNotFound,
+    SignupNotAllowed,
     TooManyRequests,
     UnableToAuthMagicLink,
 )
 from .models.items import HistoryEvent, Reader, SessionEntry
-from .models.requests import AuthenticateRequest, InviteRequest, ReaderLinkRequest, SendRequest
+from .models.requests import (
+    AuthenticateRequest,
+    InviteRequest,
+    LoginOrCreateRequest,
+    ReaderLinkRequest,
+    SendRequest,
+    UserCreateRequest,
+)
 from .observability import logger, metrics
 from .settings import get_settings
 from .store.dynamo import ConditionFailed
@@ -37,6 +45,7 @@ from .store.links import LinkIssue, SessionExtension
 
 DEFAULT_INVITE_TEMPLATE = "invite"
 LOGIN_TEMPLATE = "login"
+DEFAULT_LINK_MINUTES = 60
 _CREATE_ATTEMPTS = 3
 
 
@@ -45,6 +54,7 @@ class Invited:
     reader: Reader
     renewed: bool
     magic_link_url: str | None
+    created: bool = False  # a new user (not a re-invite)
 
 
 def _reader_id(email: str) -> str:
@@ -71,9 +81,9 @@ def _profile(request: InviteRequest) -> dict:
     return {k: v for k, v in given.items() if v is not None}
 
 
-def _issue(request: InviteRequest, target: str, now: int, by: str) -> tuple[Reader, str, bool]:
+def _issue(request: InviteRequest, target: str, now: int, by: str) -> tuple[Reader, str, bool, bool]:
     """Write the invite, counted against the rate limits: a new reader, or a new link on the existing one.
-    Returns (reader, token, renewed).
+    Returns (reader, token, renewed, created).
 
     A new email costs one transaction (claim, reader and counters together); an email that is taken
     hands back its user, which gets the new link instead. Races are settled by conditional writes.
@@ -101,7 +111,7 @@ def _issue(request: InviteRequest, target: str, now: int, by: str) -> tuple[Read
             try:
                 counters = [] if counted else limits.counters(now, email=request.email)
                 store.reader.create_reader(reader, now=now, replaces_user_id=stale, counters=counters)
-                return reader, token, False
+                return reader, token, False, True
             except store.counters.LimitReached as reached:
                 raise limits.refusal(reached, now) from None
             except store.reader.EmailTaken as taken:
@@ -122,31 +132,40 @@ def _issue(request: InviteRequest, target: str, now: int, by: str) -> tuple[Read
             delivery=request.delivery,
         )
         try:
-            return store.links.reissue_link(user_id, link), token, False
+            return store.links.reissue_link(user_id, link), token, False, False
         except ConditionFailed as failed:
             if failed.item is not None and failed.item.email_status == "bounced" and not request.force:
                 raise EmailBounced() from None
             if failed.item is not None:  # revoked or expired: renew the grant
                 renewal = replace(link, renew=True, event="renewed")
-                return store.links.reissue_link(user_id, renewal), token, True
+                return store.links.reissue_link(user_id, renewal), token, True, False
         # The pointer outlived its reader (a revoked invite being cleaned up): claim the email afresh.
         stale, user_id = user_id, None
     raise ServiceUnavailable("Too many concurrent invites for this email; retry.", headers={"Retry-After": "1"})
 
 
-def _new_reader(request: InviteRequest, fields: dict, key: bytes, now: int, by: str) -> tuple[Reader, str]:
-    """A new user with its grant and first link (`fields`: the link's terms, grant and options); and its token."""
+def _new_ids() -> tuple[uuid.UUID, dict[str, str]]:
+    """A new user's uuid, and the ids of the user, their email and their grant."""
     credentials = project_credentials()
     env = credentials.environment
     user_uuid = uuid.uuid4()
+    ids = {
+        "user_id": credentials.user_id(user_uuid),
+        "email_id": f"email-{env}-{uuid.uuid4()}",
+        "grant_id": f"grant-{env}-{uuid.uuid4()}",
+    }
+    return user_uuid, ids
+
+
+def _new_reader(request: InviteRequest, fields: dict, key: bytes, now: int, by: str) -> tuple[Reader, str]:
+    """A new user with its grant and first link (`fields`: the link's terms, grant and options); and its token."""
+    user_uuid, ids = _new_ids()
     token = tokens.new_token(user_uuid)
     reader = Reader.model_validate(
         {
             **fields,
             **_profile(request),
-            "user_id": credentials.user_id(user_uuid),
-            "email_id": f"email-{env}-{uuid.uuid4()}",
-            "grant_id": f"grant-{env}-{uuid.uuid4()}",
+            **ids,
             "email": request.email,
             "created_at": now,
             "invited_at": now,
@@ -172,7 +191,7 @@ def invite(request: InviteRequest, *, by: str) -> Invited:
             " so it cannot also use hosted mode (session_duration_minutes)."
         )
 
-    reader, token, renewed = _issue(request, target, now, by)
+    reader, token, renewed, created = _issue(request, target, now, by)
     url = delivery.deliver(
         reader,
         token,
@@ -186,7 +205,78 @@ def invite(request: InviteRequest, *, by: str) -> Invited:
     if renewed:
         metrics.add_metric(name="GrantsRenewed", unit=MetricUnit.Count, value=1)
     logger.info("invite issued", extra={"renewed": renewed, "delivery": request.delivery})
-    return Invited(reader=reader, renewed=renewed, magic_link_url=url if request.delivery == "none" else None)
+    return Invited(
+        reader=reader, renewed=renewed, magic_link_url=url if request.delivery == "none" else None, created=created
+    )
+
+
+def create_user(request: UserCreateRequest, *, by: str) -> Reader:
+    """Stytch's POST /v1/users: a pending user and grant with no link, and nothing sent (send or invite gives
+    them one). An email that is someone's already is 400 duplicate_email."""
+    now = clock.now()
+    given = {f: getattr(request, f) for f in users.METADATA_FIELDS}
+    metadata = {f: users.checked_metadata(f, v) for f, v in given.items() if v is not None}
+    reader = Reader.model_validate(
+        {
+            **_new_ids()[1],
+            **metadata,
+            "email": request.email,
+            "name": request.name.given() if request.name else {},
+            "role": request.roles[0] if request.roles else "reader",
+            "created_at": now,
+            "invited_at": now,
+            "invited_by": by,
+            "history": [HistoryEvent(at=now, event="created", by=by)],
+        }
+    )
+    try:
+        store.reader.create_reader(reader, now=now)
+    except store.reader.EmailTaken as taken:
+        if taken.user_id is None or store.reader.get_reader(taken.user_id) is not None:
+            raise DuplicateEmail() from None
+        try:  # the pointer outlived its reader (a revoked invite half removed by TTL): claim the email afresh
+            store.reader.create_reader(reader, now=now, replaces_user_id=taken.user_id)
+        except store.reader.EmailTaken:
+            raise DuplicateEmail() from None
+    logger.append_keys(user_id=reader.user_id, grant_id=reader.grant_id)
+    metrics.add_metric(name="UsersCreated", unit=MetricUnit.Count, value=1)
+    logger.info("user created")
+    return reader
+
+
+def login_or_create(request: LoginOrCreateRequest, *, by: str) -> tuple[Reader, bool]:
+    """A login link by email for a known user (as send); an unknown email is invited as a pending user with the
+    default role when the deployment's SignupPolicy is open, and refused (403 signup_not_allowed, nothing
+    written or sent) when it is invite_only. Returns (reader, whether the user was created).
+
+    Every path counts against the rate limits once, an unknown email too (as send counts it).
+    """
+    user_id = store.reader.find_user_id(request.email)
+    if user_id is not None:
+        link = ReaderLinkRequest(
+            magic_link_url=request.login_magic_link_url,
+            link_expiration_minutes=request.login_expiration_minutes or DEFAULT_LINK_MINUTES,
+            locale=request.locale,
+        )
+        template_id = request.login_template_id or LOGIN_TEMPLATE
+        reader, _ = send_link(
+            request.email, link, by=by, template_id=template_id, code_challenge=request.code_challenge, user_id=user_id
+        )
+        return reader, False
+    if get_settings().signup_policy == "invite_only":
+        limits.take(clock.now(), email=request.email)
+        raise SignupNotAllowed()
+    signup = InviteRequest(
+        email=request.email,
+        invite_magic_link_url=request.signup_magic_link_url,
+        invite_expiration_minutes=request.signup_expiration_minutes or DEFAULT_LINK_MINUTES,
+        invite_template_id=request.signup_template_id,
+        locale=request.locale,
+        attributes=request.attributes,
+        code_challenge=request.code_challenge,
+    )
+    invited = invite(signup, by=by)
+    return invited.reader, invited.created
 
 
 @dataclass(frozen=True)
@@ -357,6 +447,40 @@ def send_link(
     if not counted:
         limits.take(now, email=email)
     user_id = user_id or _reader_id(email)
+    reader, token = _relink(user_id, request, target, by=by, now=now, cooldown=cooldown, code_challenge=code_challenge)
+    url = delivery.deliver(
+        reader, token, request.delivery, template_id, request.locale, request.link_expiration_minutes, request.reusable
+    )
+    metrics.add_metric(name="LinksIssued", unit=MetricUnit.Count, value=1)
+    logger.info("link issued", extra={"delivery": request.delivery})
+    return reader, url
+
+
+def embeddable_link(user_id: str, *, minutes: int, by: str) -> tuple[Reader, str]:
+    """Stytch's embeddable magic link: a token for the app to deliver itself, nothing emailed. It becomes the
+    reader's one link (an older one stops working) and authenticates once. Returns (reader, token)."""
+    now = clock.now()
+    email = users.reader_of(user_id).email
+    request = ReaderLinkRequest(delivery="none", link_expiration_minutes=minutes)
+    target = links.redirect_target(request.magic_link_url)
+    limits.take(now, email=email)
+    reader, token = _relink(user_id, request, target, by=by, now=now)
+    metrics.add_metric(name="LinksIssued", unit=MetricUnit.Count, value=1)
+    logger.info("link issued", extra={"delivery": "embeddable"})
+    return reader, token
+
+
+def _relink(
+    user_id: str,
+    request: ReaderLinkRequest,
+    target: str,
+    *,
+    by: str,
+    now: int,
+    cooldown: int | None = None,
+    code_challenge: str | None = None,
+) -> tuple[Reader, str]:
+    """Write a new link to `target` on a reader whose grant is live (older links stop working); (reader, token)."""
     token = tokens.new_token(_user_uuid(user_id))
     try:
         reader = store.links.reissue_link(
@@ -385,12 +509,7 @@ def send_link(
             raise EmailBounced() from None
         retry = max(1, (failed.item.link_issued_at or now) + (cooldown or 0) - now)
         raise TooManyRequests(headers={"Retry-After": str(retry)}) from None
-    url = delivery.deliver(
-        reader, token, request.delivery, template_id, request.locale, request.link_expiration_minutes, request.reusable
-    )
-    metrics.add_metric(name="LinksIssued", unit=MetricUnit.Count, value=1)
-    logger.info("link issued", extra={"delivery": request.delivery})
-    return reader, url
+    return reader, token
 
 
 def send(request: SendRequest, *, by: str) -> Reader:

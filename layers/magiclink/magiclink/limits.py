@@ -46,13 +46,18 @@ def _network(ip: str) -> str:
     return str(address)
 
 
+def email_subject(email: str) -> str:
+    """The counter subject an email's links count against (its items hold the email, so erasure deletes them)."""
+    return f"email#{email}"
+
+
 def counters(now: int, *, email: str) -> list[store.counters.Counter]:
     """The counters one link for `email`, issued by an authenticated caller, counts against."""
     settings = get_settings()
     start = now - now % WINDOW
     return [
         store.counters.Counter(
-            f"email#{email}", start, WINDOW, settings.email_links_per_hour, EMAIL_SPACING, at_ms=clock.now_ms()
+            email_subject(email), start, WINDOW, settings.email_links_per_hour, EMAIL_SPACING, at_ms=clock.now_ms()
         ),
         store.counters.Counter("project", start, WINDOW, settings.project_links_per_hour),
     ]

@@ -30,6 +30,7 @@ from .errors import (
     NoSessionRevokeArguments,
     SessionNotFound,
     TooManySessionArguments,
+    UserNotFound,
 )
 from .models import mapping
 from .models.items import Reader, SessionEntry
@@ -289,6 +290,20 @@ def authenticate_session(
         store.reader.remove_sessions(reader.user_id, expired, only_if_present=False)
     full_id = format_session_id(ref.user_uuid, ref.sid)
     return Current(reader, entry, full_id, session_token or "", sign_jwt(reader, entry, full_id, now))
+
+
+def live_sessions(user_id: str) -> tuple[Reader, list[tuple[str, SessionEntry]]]:
+    """Stytch's sessions.get: the user's sessions that still authenticate, oldest first, with their ids (none
+    once the user's access has ended); 404 user_not_found for an unknown user."""
+    now = clock.now()
+    reader = store.reader.get_reader(user_id)
+    if reader is None:
+        raise UserNotFound()
+    if reader.grant_status_at(now) not in ("pending", "active"):
+        return reader, []
+    user_uuid = uuid.UUID(user_id[-36:])
+    live = sorted((e.started_at, sid) for sid, e in reader.sessions.items() if e.expires_at > now)
+    return reader, [(format_session_id(user_uuid, sid), reader.sessions[sid]) for _, sid in live]
 
 
 def revoke_session(session_id: str | None, session_token: str | None, session_jwt: str | None) -> None:

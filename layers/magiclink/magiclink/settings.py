@@ -37,6 +37,9 @@ class Settings(BaseModel):
     owner_email: str = ""
     notify_owner: bool = False
     request_response_mode: Literal["explicit", "uniform"] = "explicit"
+    signup_policy: Literal["invite_only", "open"] = Field(
+        default="invite_only", description="What login_or_create does for an email that belongs to nobody"
+    )
     uniform_response_ms: int = Field(default=1500, ge=0, le=10000)
     cleanup_lookback_days: int = Field(default=30, ge=1, le=366)
     session_signing_key_ids: tuple[str, ...] = Field(default=(), description="KMS keys: current first, then previous")

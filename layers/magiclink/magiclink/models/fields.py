@@ -99,7 +99,7 @@ UserStatus = Literal["pending", "active"]
 GrantStatus = Literal["pending", "active", "revoked", "expired"]
 LinkState = Literal["active", "used", "expired", "deactivated", "none"]
 LinkDelivery = Literal["sent", "sending", "not_delivered", "returned"]
-HistoryEventName = Literal["invited", "renewed", "link_issued", "link_deactivated", "revoked", "expired"]
+HistoryEventName = Literal["created", "invited", "renewed", "link_issued", "link_deactivated", "revoked", "expired"]
 
 
 def iso(epoch: int) -> str:

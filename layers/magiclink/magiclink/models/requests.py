@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, StrictBool
+from pydantic import AwareDatetime, BeforeValidator, Field, StrictBool, TypeAdapter
 
 from .fields import (
     Attributes,
@@ -105,6 +105,127 @@ class SendRequest(WireModel):
     user_id: Annotated[str, Field(max_length=128)] | None = None
     session_token: Annotated[str, Field(max_length=512)] | None = Field(default=None, repr=False)
     session_jwt: Annotated[str, Field(max_length=8192)] | None = Field(default=None, repr=False)
+
+
+# The endpoints below are Stytch's, added for apps that call more of its API: every field Stytch defines
+# is accepted, and null means absent (the SDKs send null for an optional field of a nested model).
+LinkMinutes = Annotated[int, Field(strict=True, ge=5, le=10080)]
+LinkUrl = Annotated[str, Field(max_length=2048)]
+Role = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+UserId = Annotated[str, Field(max_length=128)]
+
+
+class LoginOrCreateRequest(WireModel):
+    """POST /v1/magic_links/email/login_or_create: a login link for a known email; an unknown one is
+    signed up or refused, as the deployment's SignupPolicy says."""
+
+    email: Email
+    login_magic_link_url: LinkUrl | None = None
+    signup_magic_link_url: LinkUrl | None = None
+    login_expiration_minutes: LinkMinutes | None = None
+    signup_expiration_minutes: LinkMinutes | None = None
+    login_template_id: TemplateId | None = None
+    signup_template_id: TemplateId | None = None
+    attributes: Attributes | None = None
+    create_user_as_pending: StrictBool | None = Field(
+        default=None, description="Accepted; a user here is pending until their first authentication either way"
+    )
+    code_challenge: CodeChallenge | None = None
+    locale: Locale | None = None
+
+
+class MagicLinkCreateRequest(WireModel):
+    """POST /v1/magic_links: an embeddable link's token, for the app to deliver itself."""
+
+    user_id: UserId
+    expiration_minutes: LinkMinutes | None = None
+    attributes: Attributes | None = Field(default=None, description="Accepted (Stytch uses it for fraud checks)")
+
+
+class NameInput(WireModel):
+    """A name as the Users API takes it: each part optional, null meaning not given."""
+
+    first_name: NamePart | None = None
+    middle_name: NamePart | None = None
+    last_name: NamePart | None = None
+
+    def given(self) -> dict[str, str]:
+        return self.model_dump(exclude_none=True)
+
+
+def _refuse(value: object) -> None:
+    if value is not None:
+        raise ValueError("not supported by this service, which serves email users only")
+
+
+# A field Stytch defines for a product this service does not have (phone numbers, external ids).
+Unsupported = Annotated[None, BeforeValidator(_refuse), Field(description="Not supported here: absent or null")]
+
+
+class UserCreateRequest(WireModel):
+    """POST /v1/users: a pending user (and grant) with no link and nothing sent."""
+
+    email: Email
+    name: NameInput | None = None
+    attributes: Attributes | None = Field(default=None, description="Accepted (Stytch uses it for fraud checks)")
+    phone_number: Unsupported = None
+    create_user_as_pending: StrictBool | None = Field(
+        default=None, description="Accepted; a user here is pending until their first authentication either way"
+    )
+    trusted_metadata: Metadata | None = None
+    untrusted_metadata: Metadata | None = None
+    external_id: Unsupported = None
+    roles: Annotated[list[Role], Field(max_length=1)] | None = Field(
+        default=None, description="At most one: the grant's role (default reader)"
+    )
+
+
+class UserUpdateRequest(WireModel):
+    """PUT /v1/users/{user_id}: name parts and roles replace, metadata merges at the top level (null deletes)."""
+
+    user_id: UserId | None = Field(default=None, description="Stytch's Python SDK repeats the path's user_id")
+    name: NameInput | None = None
+    attributes: Attributes | None = Field(default=None, description="Accepted (Stytch uses it for fraud checks)")
+    trusted_metadata: Metadata | None = None
+    untrusted_metadata: Metadata | None = None
+    external_id: Unsupported = None
+    roles: Annotated[list[Role], Field(max_length=1)] | None = Field(
+        default=None, description="At most one: the grant's role"
+    )
+
+
+class SearchOperand(WireModel):
+    filter_name: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,64}$")]
+    filter_value: Any = None
+
+
+class SearchQuery(WireModel):
+    operator: Literal["AND", "OR"]
+    operands: Annotated[list[SearchOperand], Field(max_length=20)] | None = None
+
+
+class UsersSearchRequest(WireModel):
+    cursor: Annotated[str, Field(max_length=4096)] | None = None
+    limit: Annotated[int, Field(strict=True, ge=1, le=1000)] | None = None
+    query: SearchQuery | None = None
+
+
+class CreatedBetween(WireModel):
+    greater_than: AwareDatetime
+    less_than: AwareDatetime
+
+
+# What each supported search filter's filter_value must be (Stytch's types); any other filter is refused.
+_IDS = Annotated[list[UserId], Field(min_length=1, max_length=100)]
+SEARCH_FILTERS: dict[str, TypeAdapter] = {
+    "user_id": TypeAdapter(_IDS),
+    "email_address": TypeAdapter(Annotated[list[Email], Field(min_length=1, max_length=100)]),
+    "email_address_fuzzy": TypeAdapter(Annotated[str, Field(min_length=1, max_length=254)]),
+    "status": TypeAdapter(Literal["active", "pending"]),
+    "created_at_greater_than": TypeAdapter(AwareDatetime),
+    "created_at_less_than": TypeAdapter(AwareDatetime),
+    "created_at_between": TypeAdapter(CreatedBetween),
+}
 
 
 class ReaderLinkRequest(WireModel):

@@ -97,6 +97,57 @@ class JwksResponse(StytchResponse):
     keys: list[dict[str, Any]]
 
 
+class LoginOrCreateResponse(StytchResponse):
+    user_id: str
+    email_id: str
+    user_created: bool
+
+
+class MagicLinkCreateResponse(StytchResponse):
+    user_id: str
+    token: str = Field(description="The link's token, for /v1/magic_links/authenticate; it replaces the user's link")
+
+
+class UserResponse(StytchResponse, User):
+    """GET /v1/users/{user_id}: Stytch's User at the top level of the answer."""
+
+
+class UserCreateResponse(StytchResponse):
+    user_id: str
+    email_id: str
+    status: Literal["pending", "active"]
+    phone_id: str = ""
+    user: User
+
+
+class UserUpdateResponse(StytchResponse):
+    user_id: str
+    emails: list[UserEmail]
+    phone_numbers: list[Any] = []
+    crypto_wallets: list[Any] = []
+    user: User
+
+
+class UserDeleteResponse(StytchResponse):
+    user_id: str
+
+
+class ResultsMetadata(BaseModel):
+    total: int = Field(
+        description="Every match when the query names user_id or email_address; otherwise the results on this page"
+    )
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
+
+
+class UsersSearchResponse(StytchResponse):
+    results: list[User]
+    results_metadata: ResultsMetadata
+
+
+class SessionsGetResponse(StytchResponse):
+    sessions: list[Session]
+
+
 class ReaderView(BaseModel):
     """One row of GET /v1/readers: the grant, its user and its link state. Times are RFC 3339 UTC."""
 

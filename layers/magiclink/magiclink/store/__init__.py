@@ -14,9 +14,10 @@ carry `due_at` and `due_bucket`, which put them in the sparse `by_due` index, so
 without a scan.
 
 Modules: `dynamo` (the client and the write primitives), `codec` (reader item <-> attribute values),
-`reader`, `links`, `counters`, `access_requests`, `expiry` (cleanup's queries and deletes).
+`reader`, `links`, `counters`, `access_requests`, `expiry` (cleanup's queries and deletes), `erasure`
+(a user deleted with everything that holds them).
 """
 
-from . import access_requests, codec, counters, dynamo, expiry, links, reader
+from . import access_requests, codec, counters, dynamo, erasure, expiry, links, reader
 
-__all__ = ["access_requests", "codec", "counters", "dynamo", "expiry", "links", "reader"]
+__all__ = ["access_requests", "codec", "counters", "dynamo", "erasure", "expiry", "links", "reader"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from .dynamo import EMAIL_INDEX, applied, client, expiry_bucket, table, throttling_as_503, values
 
 
-def _key(email: str) -> dict:
+def request_key(email: str) -> dict:
     return {"pk": {"S": f"REQUEST#{email}"}, "sk": {"S": "REQUEST"}}
 
 
@@ -14,7 +14,7 @@ def record(email: str, *, now: int, not_since: int, delete_at: int) -> bool:
     """Record (or refresh) a stranger's request for access; False if they asked after `not_since` already."""
     return applied(
         TableName=table(),
-        Key=_key(email),
+        Key=request_key(email),
         UpdateExpression=(
             "SET email = :email, list_partition = :partition, requested_at = :now, request_status = :pending,"
             " request_count = if_not_exists(request_count, :zero) + :one,"
@@ -40,7 +40,7 @@ def resolve(email: str, *, status: str) -> bool:
     """Mark a stranger's request granted or dismissed (it stays until its retention passes); False if none."""
     return applied(
         TableName=table(),
-        Key=_key(email),
+        Key=request_key(email),
         UpdateExpression="SET request_status = :status",
         ConditionExpression="attribute_exists(pk)",
         ExpressionAttributeValues=values(status=status),

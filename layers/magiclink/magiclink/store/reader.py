@@ -3,13 +3,18 @@ revoke, deactivate, list a page, and the sessions kept inside it."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
+from ..errors import ServiceUnavailable
 from ..models.items import HISTORY_KEPT, Reader
 from .codec import event, from_item, to_item
 from .counters import Counter, count_action, refused_counter
 from .dynamo import (
+    CONFLICT_ATTEMPTS,
     EMAIL_INDEX,
+    ConditionFailed,
     applied,
     client,
     conditional_update,
@@ -151,6 +156,53 @@ def keep_newest_history(reader: Reader) -> Reader:
         ExpressionAttributeValues=values(kept=[e.model_dump() for e in kept], seen=len(reader.history)),
     )
     return reader.model_copy(update={"history": kept})
+
+
+def update_profile(
+    user_id: str, *, name: dict[str, str], role: str | None, merge: Callable[[Reader], dict[str, dict]]
+) -> Reader:
+    """Set name parts and the role, and the metadata fields (trusted_metadata, untrusted_metadata) `merge`
+    computes from the reader as read; the write applies only while those fields are as read (a concurrent
+    update: read again, a few times).
+
+    Returns the reader as written; ConditionFailed(None) when there is no reader.
+    """
+    for _ in range(CONFLICT_ATTEMPTS):
+        item = get(user_key(user_id))
+        if item is None:
+            raise ConditionFailed(None)
+        sets = [f"#name.#{part} = :name_{part}" for part in name]
+        names = ({"#name": "name"} if name else {}) | {f"#{part}": part for part in name}
+        named: dict[str, Any] = {f"name_{part}": value for part, value in name.items()}
+        conditions = ["attribute_exists(pk)"]
+        if role is not None:
+            sets.append("#role = :role")
+            names["#role"], named["role"] = "role", role
+        raw: dict[str, dict] = {}
+        for field, value in merge(from_item(item)).items():
+            sets.append(f"#{field} = :{field}")
+            names[f"#{field}"], named[field] = field, json.dumps(value, separators=(",", ":"))
+            if field in item:
+                conditions.append(f"#{field} = :old_{field}")
+                raw[f":old_{field}"] = item[field]
+            else:
+                conditions.append(f"attribute_not_exists(#{field})")
+        if not sets:
+            return from_item(item)
+        try:
+            new = conditional_update(
+                TableName=table(),
+                Key=user_key(user_id),
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression=" AND ".join(conditions),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values(**named) | raw,
+                ReturnValues="ALL_NEW",
+            )
+        except ConditionFailed:
+            continue  # deleted (the next read says so) or its metadata changed meanwhile
+        return from_item(new)
+    raise ServiceUnavailable("Too many concurrent updates of this user; retry.", headers={"Retry-After": "1"})
 
 
 def set_email_status(user_id: str, status: str, *, at: int) -> bool:
