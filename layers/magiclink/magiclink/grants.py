@@ -260,7 +260,13 @@ def login_or_create(request: LoginOrCreateRequest, *, by: str) -> tuple[Reader, 
         )
         template_id = request.login_template_id or LOGIN_TEMPLATE
         reader, _ = send_link(
-            request.email, link, by=by, template_id=template_id, code_challenge=request.code_challenge, user_id=user_id
+            request.email,
+            link,
+            by=by,
+            template_id=template_id,
+            code_challenge=request.code_challenge,
+            user_id=user_id,
+            url_field="login_magic_link_url",
         )
         return reader, False
     if get_settings().signup_policy == "invite_only":

@@ -51,6 +51,11 @@ def email_subject(email: str) -> str:
     return f"email#{email}"
 
 
+def public_email_subject(email: str) -> str:
+    """The counter subject public requests for an email count against (erasure deletes these too)."""
+    return f"public-email#{email}"
+
+
 def counters(now: int, *, email: str) -> list[store.counters.Counter]:
     """The counters one link for `email`, issued by an authenticated caller, counts against."""
     settings = get_settings()
@@ -69,7 +74,7 @@ def public_counters(now: int, *, email: str, ip: str) -> list[store.counters.Cou
     start = now - now % WINDOW
     return [
         store.counters.Counter(
-            f"public-email#{email}",
+            public_email_subject(email),
             start,
             WINDOW,
             settings.public_email_requests_per_hour,

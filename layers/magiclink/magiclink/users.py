@@ -74,7 +74,9 @@ def delete_user(user_id: str) -> None:
     email's access request and rate-limit counters, and the idempotency records that name them."""
     reader = reader_of(user_id)
     try:
-        store.erasure.erase(reader, counter_subjects=[limits.email_subject(reader.email)])
+        store.erasure.erase(
+            reader, counter_subjects=[limits.email_subject(reader.email), limits.public_email_subject(reader.email)]
+        )
     except ConditionFailed:
         raise UserNotFound() from None
     logger.append_keys(user_id=reader.user_id, grant_id=reader.grant_id)
