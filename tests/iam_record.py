@@ -136,7 +136,7 @@ def statements(template: Template, function: str) -> list[dict]:
     condition holds."""
     refs, conditions = _refs(template), template.doc.get("Conditions", {})
     found = []
-    for policy in template.resources[function]["Properties"]["Policies"]:
+    for policy in template.resources[function]["Properties"].get("Policies", []):
         if "Ref" in policy:
             policy = template.resources[policy["Ref"]]["Properties"]["PolicyDocument"]
         for statement in policy["Statement"]:
