@@ -18,6 +18,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from . import clock, store
 from .errors import TooManyRequests
+from .models.fields import email_identity
 from .observability import logger, metrics
 from .settings import get_settings
 
@@ -48,12 +49,12 @@ def _network(ip: str) -> str:
 
 def email_subject(email: str) -> str:
     """The counter subject an email's links count against (its items hold the email, so erasure deletes them)."""
-    return f"email#{email}"
+    return f"email#{email_identity(email)}"
 
 
 def public_email_subject(email: str) -> str:
     """The counter subject public requests for an email count against (erasure deletes these too)."""
-    return f"public-email#{email}"
+    return f"public-email#{email_identity(email)}"
 
 
 def counters(now: int, *, email: str) -> list[store.counters.Counter]:

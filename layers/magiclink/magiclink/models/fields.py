@@ -16,6 +16,13 @@ _LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/
 _LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 
 
+def email_identity(email: str) -> str:
+    """What makes two addresses one identity: the whole address, case-folded (`Ada@Example.com` is
+    `ada@example.com`; a plus-address stays its own mailbox). The address as first given is kept for display
+    and mail; pointers, requests and rate-limit counters are keyed by this."""
+    return email.lower()
+
+
 def normalize_email(value: str) -> str:
     """Trim, lower-case the domain (IDNA-encoded), and refuse anything SES could not deliver to."""
     value = value.strip()

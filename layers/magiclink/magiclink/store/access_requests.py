@@ -3,11 +3,12 @@ granted or dismissed; each is kept until its retention passes."""
 
 from __future__ import annotations
 
+from ..models.fields import email_identity
 from .dynamo import EMAIL_INDEX, applied, client, expiry_bucket, table, throttling_as_503, values
 
 
 def request_key(email: str) -> dict:
-    return {"pk": {"S": f"REQUEST#{email}"}, "sk": {"S": "REQUEST"}}
+    return {"pk": {"S": f"REQUEST#{email_identity(email)}"}, "sk": {"S": "REQUEST"}}
 
 
 def record(email: str, *, now: int, not_since: int, delete_at: int) -> bool:

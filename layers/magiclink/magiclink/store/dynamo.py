@@ -17,6 +17,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from ..errors import ServiceUnavailable
+from ..models.fields import email_identity
 from ..settings import get_settings
 
 EXPIRY_INDEX = "by_expiry"
@@ -68,7 +69,8 @@ def user_key(user_id: str) -> dict:
 
 
 def email_key(email: str) -> dict:
-    return {"pk": {"S": f"EMAIL#{email}"}, "sk": {"S": "EMAIL"}}
+    """The email pointer's key: by the email's identity, so an address is one user whatever its case."""
+    return {"pk": {"S": f"EMAIL#{email_identity(email)}"}, "sk": {"S": "EMAIL"}}
 
 
 def values(**named: Any) -> dict:
