@@ -182,7 +182,10 @@ def test_an_embeddable_link_authenticates_once(client):
     spent = lambda: client.magic_links.authenticate(token=created.token)  # noqa: E731
     assert _error(spent) == (401, "unable_to_auth_magic_link")
     assert _error(lambda: client.magic_links.create(user_id=NOBODY)) == (404, "user_not_found")
-    assert _error(lambda: client.magic_links.create(user_id=user_id, expiration_minutes=4)) == (400, "bad_request")
+    assert _error(lambda: client.magic_links.create(user_id=user_id, expiration_minutes=4)) == (
+        400,
+        "invalid_expiration",
+    )
 
 
 def test_sessions_get_lists_the_live_sessions(client):
