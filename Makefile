@@ -35,8 +35,10 @@ lint: $(VENV)/.installed
 validate: $(SAM_VENV)/.installed
 	$(SAM) validate --lint
 
+# The layer's and functions' Makefiles run in scratch copies, where pyenv's python3.13 shim does not resolve:
+# hand them the interpreter itself.
 build: $(SAM_VENV)/.installed
-	$(SAM) build --cached --parallel
+	PYTHON="$$($(PYTHON) -c 'import sys; print(sys.executable)')" $(SAM) build --cached --parallel
 
 pytest: $(VENV)/.installed browser
 	$(PY) -m pytest $(PYTEST_ARGS)
