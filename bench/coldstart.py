@@ -4,7 +4,10 @@
 Per function the issue names (template.yaml):
   first request  import the handler module and handle one real event against moto (server mode): the
                  clients, the secrets and the AWS calls included (the issue's target), against
-                 bench/bare.py making the same first request with bare boto3 in a fresh process
+                 bench/bare.py making the same first request with bare boto3 in a fresh process. Held to
+                 the target in CPU time (the process's own: interpreter, imports, the request's Python),
+                 which leaves out the waits on moto: they are the same on both sides, moto's (4 to 15 ms a
+                 call, not DynamoDB's), and only dilute the ratio; wall time is reported too
   import         import the handler module and create the clients its first request would, against the
                  floor `import boto3; boto3.client("dynamodb")` (for information: where the time goes)
 
@@ -281,17 +284,18 @@ def run(args) -> tuple[list[Row], dict]:
         rows.append(
             Row(
                 "cold start",
-                f"{fn} as shipped: import + clients + first request",
+                f"{fn} as shipped: import + clients + first request, CPU",
                 "ms",
-                med("bare", fn),
-                med("request", fn),
+                med("bare", fn, "cpu"),
+                med("request", fn, "cpu"),
                 max_ratio=TARGET,
-                note=f"median of {reps} fresh processes; baseline: bench/bare.py making the same first request",
+                note=f"median CPU time of {reps} fresh processes; baseline: bench/bare.py, the same first request",
                 extra={
-                    "vs_floor": round(med("request", fn) / floor, 2),
+                    "wall_ms": round(med("request", fn), 1),
+                    "bare_wall_ms": round(med("bare", fn), 1),
+                    "wall_ratio": round(med("request", fn) / med("bare", fn), 2),
                     "cpu_ms": round(med("request", fn, "cpu"), 1),
                     "bare_cpu_ms": round(med("bare", fn, "cpu"), 1),
-                    "cpu_ratio": round(med("request", fn, "cpu") / med("bare", fn, "cpu"), 2),
                     "operation": OPERATION_OF[fn],
                 }
                 | {part: round(med("request", fn, part), 1) for part in ("startup", "imports", "work")},

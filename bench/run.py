@@ -118,12 +118,12 @@ def details(results: dict) -> str:
                     f"create clients ({', '.join(e['clients'])}) {e['work']:.0f}; CPU time {e['cpu']:.0f} ms "
                     f"= {e['cpu_ratio']:.2f}x the floor's {floor['cpu']:.0f}"
                 )
-        out.append("  first request (import + clients + first request), CPU time vs bare's (whose waits on moto are")
-        out.append("  not CPU), and projected onto a 512 MB arm64 Lambda (CPU x3.46, plus bench/cost.py's latencies")
-        out.append("  for the calls a cold request makes, the same on both sides):")
+        out.append("  first request (import + clients + first request): wall time, waits on moto included, vs bare's;")
+        out.append("  and projected onto a 512 MB arm64 Lambda (CPU x3.46, plus bench/cost.py's latencies for the")
+        out.append("  calls a cold request makes, the same on both sides):")
         for r in load_rows(cold):
             e = r.extra
-            if r.name.endswith("first request"):
+            if "first request" in r.name:
                 projected = ""
                 calls = results.get("roundtrips", {}).get("info", {}).get("calls", {}).get(f"{e['operation']} cold")
                 if calls:
@@ -131,8 +131,8 @@ def details(results: dict) -> str:
                     svc, bare = (cpu * CPU_SCALE + latency for cpu in (e["cpu_ms"], e["bare_cpu_ms"]))
                     projected = f"; projected {svc:.0f} / {bare:.0f} ms = {svc / bare:.2f}x"
                 out.append(
-                    f"  {r.name.split()[0]}: import {e['imports']:.0f}, request {e['work']:.0f}; "
-                    f"CPU {e['cpu_ms']:.0f} / {e['bare_cpu_ms']:.0f} ms = {e['cpu_ratio']:.2f}x{projected}"
+                    f"  {r.name.split()[0]}: import {e['imports']:.0f}, request {e['work']:.0f}; wall "
+                    f"{e['wall_ms']:.0f} / {e['bare_wall_ms']:.0f} ms = {e['wall_ratio']:.2f}x{projected}"
                 )
         out.append("Import time beyond the floor's (python -X importtime, self ms, best of the runs):")
         for fn, it in cold["info"]["importtime"].items():
