@@ -8,7 +8,9 @@ from dataclasses import dataclass, replace
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from . import clock, delivery, limits, links, mailer, sessions, store, tokens
+# delivery, limits, mailer and sessions are imported where they are used, so that a function loads only what its
+# routes run at a cold start: revoke sends no mail and makes no session, authenticate sends no mail.
+from . import clock, links, store, tokens
 from .credentials import project_credentials, token_key, token_keys
 from .errors import (
     BadRequest,
@@ -78,6 +80,8 @@ def _issue(request: InviteRequest, target: str, now: int, by: str) -> tuple[Read
     A new email costs one transaction (claim, reader and counters together); an email that is taken
     hands back its user, which gets the new link instead. Races are settled by conditional writes.
     """
+    from . import limits
+
     key = token_key()
     grant = {
         "role": request.role,
@@ -161,6 +165,8 @@ def _new_reader(request: InviteRequest, fields: dict, key: bytes, now: int, by: 
 
 def invite(request: InviteRequest, *, by: str) -> Invited:
     """Create or reuse the user, create or renew the grant, issue a new link (older ones stop working), send it."""
+    from . import delivery, mailer
+
     now = clock.now()
     target = links.redirect_target(request.invite_magic_link_url)
     template_id = request.invite_template_id or DEFAULT_INVITE_TEMPLATE
@@ -237,6 +243,8 @@ def authenticate(request: AuthenticateRequest, *, session_minutes: int | None = 
     Used, expired, superseded or revoked links all get one answer (401 unable_to_auth_magic_link).
     `session_minutes` is hosted mode's session length, when the request itself names none.
     """
+    from . import sessions
+
     now = clock.now()
     user_uuid = tokens.locate(request.token)
     if user_uuid is None:
@@ -317,6 +325,8 @@ def send_link(
     `user_id`, when the caller has already looked the email up, spares reading its pointer again.
     It counts against the rate limits first (an unknown email too), unless the caller has (`counted`).
     """
+    from . import delivery, limits, mailer
+
     now = clock.now()
     if not mailer.template_exists(template_id):
         raise InvalidTemplateId()
@@ -401,6 +411,8 @@ def revoke_access(email: str, *, by: str) -> Reader:
 
     Where the deployment asks for it, the reader is told, once (not again when revoked twice).
     """
+    from . import mailer
+
     reader, changed = _revoke(email, by=by, pending_only=False)
     if changed and get_settings().notify_on_revoke and reader.email_status != "bounced":
         rendered = mailer.render(

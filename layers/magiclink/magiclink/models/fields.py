@@ -64,7 +64,14 @@ def iso(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class WireModel(BaseModel):
+class LazyModel(BaseModel):
+    """Every model's base: its validator is built at first use, not at import, so that a function builds the
+    models its routes use and not the others (a cold start pays for each one built)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class WireModel(LazyModel):
     model_config = ConfigDict(extra="forbid", str_strict=True)
 
 

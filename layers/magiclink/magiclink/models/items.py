@@ -7,22 +7,31 @@ import hmac
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel
-
-from .fields import Attributes, GrantStatus, HistoryEventName, LinkDelivery, LinkState, Metadata, Name, UserStatus, iso
+from .fields import (
+    Attributes,
+    GrantStatus,
+    HistoryEventName,
+    LazyModel,
+    LinkDelivery,
+    LinkState,
+    Metadata,
+    Name,
+    UserStatus,
+    iso,
+)
 
 # How long a link may stay "sending" (written, its email not yet handed to SES) before it counts as not
 # delivered: longer than any function's timeout, so only a send that died on the way is left there.
 DELIVERY_GRACE_SECONDS = 120
 
 
-class HistoryEvent(BaseModel):
+class HistoryEvent(LazyModel):
     at: int
     event: HistoryEventName
     by: str | None = None
 
 
-class SessionEntry(BaseModel):
+class SessionEntry(LazyModel):
     """One session, as kept in its reader's item (`sessions.<sid>`); `h` is the token's keyed hash."""
 
     h: str
@@ -61,7 +70,7 @@ class SessionEntry(BaseModel):
         ]
 
 
-class Reader(BaseModel):
+class Reader(LazyModel):
     """One reader: the user, their grant, and their current link (only its hash). One DynamoDB item."""
 
     user_id: str
