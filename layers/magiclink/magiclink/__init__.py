@@ -1,5 +1,6 @@
 """Shared layer of the magic-link service: tokens, grants, storage (DynamoDB) and mail (SES)."""
 
+from . import snapstart  # noqa: F401 - registers the SnapStart hooks, for every function that imports the layer
 from ._lazy import skip_package_init
 
 # powertools' event_handler/__init__ imports every resolver powertools has (AppSync's brings asyncio): the
