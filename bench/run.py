@@ -140,6 +140,17 @@ def details(results: dict) -> str:
             out.append(f"  {fn} ({it['total_ms']:.0f} vs floor {it['floor_total_ms']:.0f}), by package: {top}")
             top = ", ".join(f"{name} {ms:.0f}" for name, ms in it["top_modules_ms"][:6])
             out.append(f"    modules the floor does not import: {top}")
+    trips = results.get("roundtrips")
+    if trips:
+        out.append("Round trips per invite scenario (warm): the calls, DynamoDB write units (a cancelled transaction")
+        out.append("  counted as if it had written), and their latency on Lambda as bench/cost.py assumes it:")
+        for label, calls in trips["info"]["calls"].items():
+            if label.startswith("invite") and not label.endswith("cold"):
+                ops = [op.split(":")[1] for op in calls["operations"]]
+                out.append(
+                    f"  {label}: {' + '.join(ops)}; {calls['units']['wru']:g} WRU; "
+                    f"{latency_of(calls['operations']):.0f} ms"
+                )
     warm = results.get("warm")
     if warm:
         out.append("Warm, median split per request (ms): inside AWS calls (moto) / Python; log bytes per request;")
