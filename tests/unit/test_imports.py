@@ -79,3 +79,21 @@ def test_no_wire_model_is_built_at_import_only_when_first_used():
 def test_no_function_searches_the_installed_packages_for_pydantic_plugins():
     # Without it pydantic reads the entry points of every package on sys.path when it builds its first model.
     assert stack.function_environment(TEMPLATE, "http://127.0.0.1:3000")["PYDANTIC_DISABLE_PLUGINS"] == "__all__"
+
+
+def test_powertools_event_handler_entered_without_its_init_still_has_every_name():
+    # What the layer skips loads when something asks for it: the package behaves as if whole.
+    code = """
+import sys
+import magiclink
+import aws_lambda_powertools.event_handler as package
+from aws_lambda_powertools.event_handler.api_gateway import Response
+assert "asyncio" not in sys.modules
+assert package.Response is Response
+from aws_lambda_powertools.event_handler import AppSyncResolver
+assert "asyncio" in sys.modules and "AppSyncResolver" in package.__all__
+"""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))} | {
+        "PYTHONPATH": str(LAYER)
+    }
+    subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, timeout=60, check=True)

@@ -22,7 +22,7 @@ def skip_package_init(name: str, submodule: str) -> None:
 
     def __getattr__(attribute: str) -> object:
         nonlocal loaded
-        if not loaded and not attribute.startswith("__"):
+        if not loaded:
             if importlib.util.find_spec(f"{name}.{attribute}") is not None:
                 return importlib.import_module(f"{name}.{attribute}")
             source = importlib.import_module(f"{name}.{submodule}")
