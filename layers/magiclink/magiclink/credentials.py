@@ -37,8 +37,8 @@ class ProjectCredentials:
 
 @cache
 def _provider() -> SecretsProvider:
-    # Given a client of the store's session: SecretsProvider's own session would reload endpoint data and
-    # service models, 80 to 100 ms of every cold start.
+    # Given a client of the store's session: a session of SecretsProvider's own would load the endpoint data
+    # and service models again, about 100 ms of CPU at every cold start (docs/benchmarks.md).
     config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=3)
     return SecretsProvider(boto3_client=sibling_client("secretsmanager", config))
 
