@@ -32,11 +32,19 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# sam validate takes no parameter values: the template is linted as it is, then with SnapStart's default flipped.
 validate: $(SAM_VENV)/.installed
 	$(SAM) validate --lint
+	mkdir -p .aws-sam/snapstart-on
+	sed '/^  SnapStart:$$/,/^    Default:/ s/^    Default: "false"$$/    Default: "true"/' template.yaml \
+		> .aws-sam/snapstart-on/template.yaml
+	! cmp -s template.yaml .aws-sam/snapstart-on/template.yaml
+	$(SAM) validate --lint -t .aws-sam/snapstart-on/template.yaml
 
+# The layer's and functions' Makefiles run in scratch copies, where pyenv's python3.13 shim does not resolve:
+# hand them the interpreter itself.
 build: $(SAM_VENV)/.installed
-	$(SAM) build --cached --parallel
+	PYTHON="$$($(PYTHON) -c 'import sys; print(sys.executable)')" $(SAM) build --cached --parallel
 
 # node_modules: tests/sdk runs Stytch's Node SDK (npm stytch) against the local stack.
 pytest: $(VENV)/.installed node_modules/.installed browser

@@ -12,8 +12,10 @@
 INPUT_FILE is JSON: {"event": the event, "shape": a stored reader item, for bare invites}.
 
 Prints one line `BENCH {json}` with time.perf_counter() stamps (CLOCK_MONOTONIC, comparable with the
-parent's): when this script started, when the imports were done, and when the work was done; and the
-process's CPU time at the end (less disturbed than wall time when the machine is busy).
+parent's): when this script started, when the imports were done, and when the work was done; the
+process's CPU time at the end (less disturbed than wall time when the machine is busy); and
+`from_venv`: the packages the function imported from this venv that Lambda's runtime does not provide
+(it must import them from the layer: a non-empty list means the measurement is not of the layer).
 Everything else on stdout (the functions' logs) is ignored.
 """
 
@@ -21,6 +23,11 @@ import sys
 import time
 
 T_MAIN = time.perf_counter()
+_LOADED_BEFORE = set(sys.modules)
+# What Lambda's python3.13 runtime provides besides the standard library: boto3 and its dependencies, the
+# SnapStart hooks' library, and certifi, which botocore uses where it is installed (as here, for the floor too).
+RUNTIME = {"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3", "snapshot_restore_py"}
+RUNTIME_PACKAGES = RUNTIME | {"certifi"}
 
 
 def _context(name: str) -> object:
@@ -66,6 +73,19 @@ def _create_clients(services: list[str]) -> list[str]:
     return made
 
 
+def _from_venv() -> list[str]:
+    """Top-level packages imported since start-up from this venv's site-packages, other than the runtime's."""
+    import sysconfig
+
+    site = sysconfig.get_paths()["purelib"]
+    found = set()
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None) or ""
+        if name not in _LOADED_BEFORE and path.startswith(site) and name.split(".")[0] not in RUNTIME_PACKAGES:
+            found.add(name.split(".")[0])
+    return sorted(found)
+
+
 def main(argv: list[str]) -> dict:
     mode = argv[0]
     result: dict = {"mode": mode}
@@ -100,6 +120,7 @@ def main(argv: list[str]) -> dict:
     result["t_end"] = time.perf_counter()
     result["cpu"] = time.process_time()  # user + system CPU of this process so far, interpreter start included
     result["t_main"] = T_MAIN
+    result["from_venv"] = _from_venv()
     return result
 
 

@@ -39,6 +39,15 @@ LATENCY_MS = {  # assumed per call, in-region, including botocore's own work on 
 LAMBDA_PLATFORM_LOG_BYTES = 350  # START, END and REPORT lines per invocation
 
 
+def latency_of(operations: list[str]) -> float:
+    """The assumed in-region time (ms) of these calls ("service:Operation"), 10 ms for any not listed."""
+    total = 0.0
+    for op in operations:
+        service, name = op.split(":")
+        total += LATENCY_MS.get((service, name), 10)
+    return total
+
+
 def _warm(results: dict, operation: str) -> dict[str, Any]:
     for row in results.get("warm", {}).get("rows", []):
         if row["name"].startswith(f"{operation} "):
@@ -50,10 +59,7 @@ def per_request(results: dict, operation: str) -> dict[str, Any]:
     calls = results["roundtrips"]["info"]["calls"][operation]
     warm = _warm(results, operation)
     python_ms = (warm.get("python_ms_median") or {}).get("svc")
-    latency = 0.0
-    for op in calls["operations"]:
-        service, name = op.split(":")
-        latency += LATENCY_MS.get((service, name), 10)
+    latency = latency_of(calls["operations"])
     duration = None if python_ms is None else math.ceil(python_ms * CPU_SCALE + latency)
     return {
         "operations": calls["operations"],

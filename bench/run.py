@@ -6,7 +6,7 @@ Sections, each run in a process of its own (see the module docstrings for method
   sizes       bench/sizes.py       package sizes from .aws-sam/build (run `make build` first; make bench does)
   roundtrips  bench/roundtrips.py  AWS calls per operation, counted with botocore's event hooks
   warm        bench/warm.py        handler in-process vs bare boto3, against moto in server mode
-  cold        bench/coldstart.py   fresh processes: import + clients, as shipped, and first request
+  cold        bench/coldstart.py   fresh processes, as shipped: import + clients + first request
   load        bench/load.py        the local stack under 8 concurrent clients
 Then the cost sheet (bench/cost.py) from the round trips and warm timings.
 Exit status: 1 if a section failed, or with --strict if a target was missed; else 0.
@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from .common import PY, ROOT, Row, clean_env, load_rows
-from .cost import CPU_SCALE, per_request, sheet
+from .cost import CPU_SCALE, latency_of, per_request, sheet
 
 SECTIONS = {
     "sizes": "bench.sizes",
@@ -105,31 +105,52 @@ def details(results: dict) -> str:
     cold = results.get("cold")
     if cold:
         floor = cold["info"]["floor_ms"]
+        out.append(f"Cold start, as shipped: {cold['info']['layer']}")
         out.append(
-            f"Cold start, floor phases (median ms): interpreter {floor['startup']:.0f}, import boto3 "
+            f"  floor phases (median ms): interpreter {floor['startup']:.0f}, import boto3 "
             f"{floor['imports']:.0f}, create client {floor['work']:.0f}, total {floor['total']:.0f}"
         )
         for r in load_rows(cold):
+            e = r.extra
             if r.name.endswith("import + clients"):
-                e = r.extra
                 out.append(
                     f"  {r.name.split()[0]}: interpreter {e['startup']:.0f}, import handler {e['imports']:.0f}, "
                     f"create clients ({', '.join(e['clients'])}) {e['work']:.0f}; CPU time {e['cpu']:.0f} ms "
                     f"= {e['cpu_ratio']:.2f}x the floor's {floor['cpu']:.0f}"
                 )
-        cpu = [f"{r.name.split()[0]} {r.extra['cpu_ratio']:.2f}x" for r in load_rows(cold) if "shipped" in r.name]
-        out.append(f"  as shipped, CPU-time ratios: {', '.join(cpu)}")
-        cpu = [f"{r.name.split()[0]} {r.extra['cpu_ratio']:.2f}x" for r in load_rows(cold) if "first request" in r.name]
-        out.append(f"  first request, CPU-time ratios (vs bare, whose waits on moto are not CPU): {', '.join(cpu)}")
-        missing = cold["info"].get("layer_packages_missing_from_venv")
-        if missing:
-            out.append(f"  NOTE: 'as shipped' lacks layer packages this venv does not have: {', '.join(missing)}")
+        out.append("  first request (import + clients + first request): wall time, waits on moto included, vs bare's;")
+        out.append("  and projected onto a 512 MB arm64 Lambda (CPU x3.46, plus bench/cost.py's latencies for the")
+        out.append("  calls a cold request makes, the same on both sides):")
+        for r in load_rows(cold):
+            e = r.extra
+            if "first request" in r.name:
+                projected = ""
+                calls = results.get("roundtrips", {}).get("info", {}).get("calls", {}).get(f"{e['operation']} cold")
+                if calls:
+                    latency = latency_of(calls["operations"])
+                    svc, bare = (cpu * CPU_SCALE + latency for cpu in (e["cpu_ms"], e["bare_cpu_ms"]))
+                    projected = f"; projected {svc:.0f} / {bare:.0f} ms = {svc / bare:.2f}x"
+                out.append(
+                    f"  {r.name.split()[0]}: import {e['imports']:.0f}, request {e['work']:.0f}; wall "
+                    f"{e['wall_ms']:.0f} / {e['bare_wall_ms']:.0f} ms = {e['wall_ratio']:.2f}x{projected}"
+                )
         out.append("Import time beyond the floor's (python -X importtime, self ms, best of the runs):")
         for fn, it in cold["info"]["importtime"].items():
             top = ", ".join(f"{name} {ms:.0f}" for name, ms in it["top_extra_ms"][:7])
             out.append(f"  {fn} ({it['total_ms']:.0f} vs floor {it['floor_total_ms']:.0f}), by package: {top}")
             top = ", ".join(f"{name} {ms:.0f}" for name, ms in it["top_modules_ms"][:6])
             out.append(f"    modules the floor does not import: {top}")
+    trips = results.get("roundtrips")
+    if trips:
+        out.append("Round trips per invite scenario (warm): the calls, DynamoDB write units (a cancelled transaction")
+        out.append("  counted as if it had written), and their latency on Lambda as bench/cost.py assumes it:")
+        for label, calls in trips["info"]["calls"].items():
+            if label.startswith("invite") and not label.endswith("cold"):
+                ops = [op.split(":")[1] for op in calls["operations"]]
+                out.append(
+                    f"  {label}: {' + '.join(ops)}; {calls['units']['wru']:g} WRU; "
+                    f"{latency_of(calls['operations']):.0f} ms"
+                )
     warm = results.get("warm")
     if warm:
         out.append("Warm, median split per request (ms): inside AWS calls (moto) / Python; log bytes per request;")

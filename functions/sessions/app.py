@@ -2,9 +2,8 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
-
 from magiclink import http, openapi, sessions
+from magiclink.http import Query
 from magiclink.models.mapping import session_of, user_of
 from magiclink.models.requests import SessionsAuthenticateRequest, SessionsRevokeRequest
 from magiclink.models.responses import SessionsAuthenticateResponse, SessionsGetResponse, SessionsRevokeResponse

@@ -22,8 +22,13 @@ def test_functions_run_python_313_on_arm64_with_the_shared_layer():
     assert globals_["Architectures"] == ["arm64"]
     assert globals_["Layers"] == [{"Ref": "MagicLinkLayer"}]
     layer = RESOURCES["MagicLinkLayer"]
-    assert layer["Metadata"]["BuildMethod"] == "python3.13"
+    # Built by layers/magiclink/Makefile and functions/Makefile, with bytecode (tests/infrastructure/test_build.py)
+    assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
     assert layer["Properties"]["ContentUri"] == "layers/magiclink/"
+    assert (ROOT / "layers" / "magiclink" / "Makefile").is_file()
+    for name, resource in TEMPLATE.of_type("AWS::Serverless::Function").items():
+        assert resource["Metadata"] == {"BuildMethod": "makefile", "ContextPath": "functions"}, name
+    assert (ROOT / "functions" / "Makefile").is_file()
 
 
 def test_the_api_routes_are_stytchs_and_each_has_its_own_function():

@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from botocore.config import Config
 
 from .settings import get_settings
+from .store.dynamo import sibling_client
 
 
 @dataclass(frozen=True)
@@ -36,9 +37,10 @@ class ProjectCredentials:
 
 @cache
 def _provider() -> SecretsProvider:
-    return SecretsProvider(
-        boto_config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=3)
-    )
+    # Given a client of the store's session: a session of SecretsProvider's own would load the endpoint data
+    # and service models again, about 100 ms of CPU at every cold start (docs/benchmarks.md).
+    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=3)
+    return SecretsProvider(boto3_client=sibling_client("secretsmanager", config))
 
 
 def _secret(secret_id: str) -> dict:

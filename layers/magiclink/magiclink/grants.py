@@ -7,7 +7,9 @@ from dataclasses import dataclass, replace
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from . import clock, delivery, limits, links, mailer, sessions, store, tokens, users
+# delivery, limits, mailer and sessions are imported where they are used, so that a function loads only what its
+# routes run at a cold start: revoke sends no mail and makes no session, authenticate sends no mail.
+from . import clock, links, store, tokens
 from .credentials import project_credentials, token_key, token_keys
 from .errors import (
     BadRequest,
@@ -88,6 +90,8 @@ def _issue(request: InviteRequest, target: str, now: int, by: str) -> tuple[Read
     A new email costs one transaction (claim, reader and counters together); an email that is taken
     hands back its user, which gets the new link instead. Races are settled by conditional writes.
     """
+    from . import limits
+
     key = token_key()
     grant = {
         "role": request.role,
@@ -180,6 +184,8 @@ def _new_reader(request: InviteRequest, fields: dict, key: bytes, now: int, by: 
 
 def invite(request: InviteRequest, *, by: str) -> Invited:
     """Create or reuse the user, create or renew the grant, issue a new link (older ones stop working), send it."""
+    from . import delivery, mailer
+
     now = clock.now()
     target = links.redirect_target(request.invite_magic_link_url, field="invite_magic_link_url")
     template_id = request.invite_template_id or DEFAULT_INVITE_TEMPLATE
@@ -213,6 +219,8 @@ def invite(request: InviteRequest, *, by: str) -> Invited:
 def create_user(request: UserCreateRequest, *, by: str) -> Reader:
     """Stytch's POST /v1/users: a pending user and grant with no link, and nothing sent (send or invite gives
     them one). An email that is someone's already is 400 duplicate_email."""
+    from . import users
+
     now = clock.now()
     given = {f: getattr(request, f) for f in users.METADATA_FIELDS}
     metadata = {f: users.checked_metadata(f, v) for f, v in given.items() if v is not None}
@@ -251,6 +259,8 @@ def login_or_create(request: LoginOrCreateRequest, *, by: str) -> tuple[Reader, 
 
     Every path counts against the rate limits once, an unknown email too (as send counts it).
     """
+    from . import limits
+
     user_id = store.reader.find_user_id(request.email)
     if user_id is not None:
         link = ReaderLinkRequest(
@@ -330,6 +340,8 @@ def _refusal(old: Reader | None, request: AuthenticateRequest, link_hashes: list
 def _extended_claims(user_id: str, sid: str, update: dict | None, now: int) -> str | None:
     """The claims of the session a link extends, after `update` (None: no update, nothing read). Reading the
     session first is what lets the write that spends the link set claims already checked, never fail after."""
+    from . import sessions
+
     if update is None:
         return None
     reader = store.reader.get_reader(user_id)
@@ -348,6 +360,8 @@ def authenticate(
     `session_minutes` is hosted mode's session length, when the request itself names none.
     `seen`, the reader as the caller has just read it, lets a new session end the oldest in that write.
     """
+    from . import sessions
+
     now = clock.now()
     user_uuid = tokens.locate(request.token)
     if user_uuid is None:
@@ -420,6 +434,8 @@ def _session_jwt(reader: Reader, entry: SessionEntry, session_id: str, now: int)
     carries the session and its token, which let the reader in, and sessions/authenticate signs a JWT for
     that token once KMS answers again. Failing the request instead would lock the reader out.
     """
+    from . import sessions
+
     try:
         return sessions.sign_jwt(reader, entry, session_id, now)
     except Exception:
@@ -446,6 +462,8 @@ def send_link(
     `user_id`, when the caller has already looked the email up, spares reading its pointer again.
     It counts against the rate limits first (an unknown email too), unless the caller has (`counted`).
     """
+    from . import delivery, limits, mailer
+
     now = clock.now()
     if not mailer.template_exists(template_id):
         raise InvalidTemplateId()
@@ -465,6 +483,8 @@ def send_link(
 def embeddable_link(user_id: str, *, minutes: int, by: str) -> tuple[Reader, str]:
     """Stytch's embeddable magic link: a token for the app to deliver itself, nothing emailed. It becomes the
     reader's one link (an older one stops working) and authenticates once. Returns (reader, token)."""
+    from . import limits, users
+
     now = clock.now()
     email = users.reader_of(user_id).email
     request = ReaderLinkRequest(delivery="none", link_expiration_minutes=minutes)
@@ -525,6 +545,8 @@ def send(request: SendRequest, *, by: str) -> Reader:
     `user_id`, `session_token` or `session_jwt`, where given, must name the email's own user (Stytch would
     add the email to that user; here a user has one email): DuplicateEmail otherwise.
     """
+    from . import sessions
+
     link = ReaderLinkRequest(
         magic_link_url=request.login_magic_link_url,
         link_expiration_minutes=request.login_expiration_minutes,
@@ -593,6 +615,8 @@ def revoke_access(email: str, *, by: str) -> Reader:
 
     Where the deployment asks for it, the reader is told, once (not again when revoked twice).
     """
+    from . import mailer
+
     reader, changed = _revoke(email, by=by, pending_only=False)
     if changed and get_settings().notify_on_revoke and reader.email_status != "bounced":
         rendered = mailer.render(

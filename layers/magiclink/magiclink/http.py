@@ -10,9 +10,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.api_gateway import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 
 from . import errors
@@ -21,6 +22,9 @@ from .models.fields import normalize_email
 from .models.responses import ErrorResponse
 from .observability import logger, metrics, traced
 from .settings import get_settings
+
+# Query is for the handlers: imported from here, it loads after magiclink/_lazy.py spares event_handler's __init__.
+__all__ = ["Query"]
 
 MAX_BODY_BYTES = 64 * 1024
 # More digits than any field or claim needs (a 128-bit integer has 39), and far fewer than Python's int

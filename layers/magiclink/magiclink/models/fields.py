@@ -114,7 +114,14 @@ def iso(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class WireModel(BaseModel):
+class LazyModel(BaseModel):
+    """Every model's base: its validator is built at first use, not at import, so that a function builds the
+    models its routes use and not the others (a cold start pays for each one built)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class WireModel(LazyModel):
     """A shape on the wire: unknown fields refused; a field sent as null is taken as absent (Stytch's SDKs
     send every optional field, null when unset), so it gets its default."""
 

@@ -7,13 +7,12 @@ import hmac
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel
-
 from .fields import (
     Attributes,
     GrantStatus,
     HistoryEventName,
     JsonObject,
+    LazyModel,
     LinkDelivery,
     LinkState,
     Name,
@@ -31,13 +30,13 @@ MAX_SESSIONS = 20
 HISTORY_KEPT = 50
 
 
-class HistoryEvent(BaseModel):
+class HistoryEvent(LazyModel):
     at: int
     event: HistoryEventName
     by: str | None = None
 
 
-class SessionEntry(BaseModel):
+class SessionEntry(LazyModel):
     """One session, as kept in its reader's item (`sessions.<sid>`); `h` is the token's keyed hash."""
 
     h: str
@@ -76,7 +75,7 @@ class SessionEntry(BaseModel):
         ]
 
 
-class Reader(BaseModel):
+class Reader(LazyModel):
     """One reader: the user, their grant, and their current link (only its hash). One DynamoDB item."""
 
     user_id: str

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from .fields import GrantStatus, JsonObject, LinkDelivery, LinkState, Name, UserStatus
+from .fields import GrantStatus, JsonObject, LazyModel, LinkDelivery, LinkState, Name, UserStatus
 
 
-class StytchResponse(BaseModel):
+class StytchResponse(LazyModel):
     request_id: str
     status_code: int = 200
 
@@ -22,13 +22,13 @@ class InviteResponse(StytchResponse):
     magic_link_url: str | None = Field(default=None, description="Only when delivery is none")
 
 
-class UserEmail(BaseModel):
+class UserEmail(LazyModel):
     email_id: str
     email: str
     verified: bool
 
 
-class User(BaseModel):
+class User(LazyModel):
     user_id: str
     emails: list[UserEmail]
     status: Literal["pending", "active"]
@@ -47,12 +47,12 @@ class User(BaseModel):
     password: None = None
 
 
-class SessionAttributes(BaseModel):
+class SessionAttributes(LazyModel):
     ip_address: str = ""
     user_agent: str = ""
 
 
-class Session(BaseModel):
+class Session(LazyModel):
     """Stytch's session object."""
 
     session_id: str
@@ -132,7 +132,7 @@ class UserDeleteResponse(StytchResponse):
     user_id: str
 
 
-class ResultsMetadata(BaseModel):
+class ResultsMetadata(LazyModel):
     total: int = Field(
         description="Every match when the query names user_id or email_address; otherwise the results on this page"
     )
@@ -148,7 +148,7 @@ class SessionsGetResponse(StytchResponse):
     sessions: list[Session]
 
 
-class ReaderView(BaseModel):
+class ReaderView(LazyModel):
     """One row of GET /v1/readers: the grant, its user and its link state. Times are RFC 3339 UTC."""
 
     user_id: str
@@ -199,18 +199,18 @@ class ReaderResponse(StytchResponse):
     reader: ReaderView
 
 
-class ConsoleReaderResponse(BaseModel):
+class ConsoleReaderResponse(LazyModel):
     reader: ReaderView
     magic_link_url: str | None = None
 
 
-class AccessRequestView(BaseModel):
+class AccessRequestView(LazyModel):
     email: str
     requested_at: str
     request_count: int
 
 
-class ConsoleRequestsResponse(BaseModel):
+class ConsoleRequestsResponse(LazyModel):
     requests: list[AccessRequestView]
 
 
@@ -219,7 +219,7 @@ class RequestLinkResponse(StytchResponse):
     message_html: str
 
 
-class ErrorResponse(BaseModel):
+class ErrorResponse(LazyModel):
     status_code: int
     request_id: str
     error_type: str

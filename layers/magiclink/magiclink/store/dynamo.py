@@ -34,6 +34,12 @@ def client():
     return boto3.client("dynamodb", config=config)
 
 
+def sibling_client(service_name: str, config: Config):
+    """A client for another service from the boto3 session DynamoDB's comes from (boto3's default, as the
+    mailer's and signing's): a session of its own would load the endpoint data and models again."""
+    return boto3.client(service_name, config=config)
+
+
 @cache
 def idempotency_store():
     """Powertools' idempotency records, kept in the service's table (one partition, `ttl` expiry)."""
