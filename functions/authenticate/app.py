@@ -1,6 +1,6 @@
 """POST /v1/magic_links/authenticate: spend a magic link and return the user (and session), Stytch-style."""
 
-from magiclink import grants, http, openapi
+from magiclink import authentication, http, openapi
 from magiclink.models.mapping import session_of, user_of
 from magiclink.models.requests import AuthenticateRequest
 from magiclink.models.responses import AuthenticateResponse
@@ -10,7 +10,7 @@ app = http.make_resolver()
 
 @app.post("/v1/magic_links/authenticate", security=openapi.BASIC_AUTH, responses=openapi.responses(400, 401, 404, 503))
 def authenticate(body: AuthenticateRequest) -> AuthenticateResponse:
-    done = grants.authenticate(body)
+    done = authentication.authenticate(body)
     return AuthenticateResponse(
         request_id=http.request_id(app.current_event.raw_event),
         user_id=done.reader.user_id,

@@ -13,7 +13,7 @@ from collections import Counter
 from engine_support import describe, pointer_item, reader_item
 from support import last_token, table_items, token_of
 
-from magiclink import grants, http
+from magiclink import authentication, grants, http
 from magiclink.models.items import MAX_SESSIONS
 from magiclink.models.requests import AuthenticateRequest, InviteRequest
 
@@ -24,7 +24,7 @@ ROUNDS = 40
 
 
 def _authenticate(token: str):
-    return grants.authenticate(AuthenticateRequest(token=token))
+    return authentication.authenticate(AuthenticateRequest(token=token))
 
 
 def test_one_link_authenticated_100_times_at_once_succeeds_exactly_once(api, outbox, concurrently):
@@ -153,7 +153,7 @@ def test_30_sessions_started_at_once_on_a_full_reader_keep_it_at_the_cap(api, co
 
     # When 30 more sessions start at the same moment
     request = AuthenticateRequest(token=token, session_duration_minutes=60)
-    outcomes = concurrently([lambda: grants.authenticate(request)] * 30)
+    outcomes = concurrently([lambda: authentication.authenticate(request)] * 30)
 
     # Then each is let in, ending the oldest, or at worst told to retry (never a 500), and the cap holds
     statuses = Counter(status for status, _ in outcomes)

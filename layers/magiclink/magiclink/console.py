@@ -11,7 +11,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from . import clock, grants, keyring, limits, sessions, store
+from . import authentication, clock, grants, keyring, limits, sessions, store
 from .errors import SessionNotFound, TooManyRequests
 from .models.items import Reader
 from .models.requests import AuthenticateRequest, InviteRequest, ReaderLinkRequest
@@ -110,7 +110,7 @@ def _send_sign_in(email: str, source_ip: str) -> None:
 
 def sign_in(token: str) -> tuple[str, bool]:
     """Spend a console sign-in link: (session token, is_admin). A non-admin's session is ended at once."""
-    done = grants.authenticate(AuthenticateRequest(token=token), session_minutes=SESSION_MINUTES)
+    done = authentication.authenticate(AuthenticateRequest(token=token), session_minutes=SESSION_MINUTES)
     if done.reader.role != ADMIN_ROLE:
         sessions.revoke_session(done.session_id, None, None)
         return "", False

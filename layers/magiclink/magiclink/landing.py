@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from . import clock, grants, links, store, tokens
+from . import authentication, clock, links, store, tokens
 from .credentials import project_credentials, token_keys
 from .errors import MagicLinkNotFound, UnableToAuthMagicLink
 from .models.items import Reader
@@ -42,7 +42,7 @@ def proceed(token: str, *, ip_address: str, user_agent: str) -> str:
         if not link.usable:
             raise UnableToAuthMagicLink()
         return links.with_token(reader.link_url or "", token)
-    done = grants.authenticate(
+    done = authentication.authenticate(
         AuthenticateRequest(token=token, attributes={"ip_address": ip_address, "user_agent": user_agent[:1024]}),
         session_minutes=reader.link_session_minutes,
         seen=reader,
