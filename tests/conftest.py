@@ -12,11 +12,11 @@ import iam_record
 import pytest
 from aws_limits import strict_aws  # noqa: F401 - the autouse fixture that fails a call AWS would refuse
 from moto import mock_aws
-from support import Api, LocalServer
+from support import Api, LocalServer, reset_caches
 
 from local import stack
 from local.cfn import Template
-from magiclink import credentials, mailer, sessions, settings, signing, store
+from magiclink import credentials, sessions, settings, signing
 
 pytest_plugins = ["pytester"]  # tests/unit/test_aws_limits.py runs a test of its own
 
@@ -44,18 +44,6 @@ botocore.session.Session.create_client = _hooked(botocore.session.Session.create
 os.environ.update(
     {k: v for k, v in stack.function_environment(TEMPLATE, BASE_URL).items() if k.startswith("POWERTOOLS_")}
 )
-
-
-def reset_caches() -> None:
-    """Each test is a fresh container: settings, cached secrets and clients are rebuilt."""
-    settings.get_settings.cache_clear()
-    credentials._provider.cache_clear()
-    store.dynamo.client.cache_clear()
-    store.dynamo.idempotency_store.cache_clear()
-    mailer._client.cache_clear()
-    signing._client.cache_clear()
-    signing.public_key_der.cache_clear()
-    sessions._public_key.cache_clear()
 
 
 @pytest.fixture(autouse=True)

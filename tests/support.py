@@ -183,3 +183,17 @@ class LocalServer:
             self.process.kill()
             self.process.wait(timeout=10)
         self.log.close()
+
+
+def reset_caches() -> None:
+    """Each test is a fresh container: settings, cached secrets and clients are rebuilt."""
+    from magiclink import credentials, mailer, sessions, settings, signing, store
+
+    settings.get_settings.cache_clear()
+    credentials._provider.cache_clear()
+    store.dynamo.client.cache_clear()
+    store.dynamo.idempotency_store.cache_clear()
+    mailer._client.cache_clear()
+    signing._client.cache_clear()
+    signing.public_key_der.cache_clear()
+    sessions._public_key.cache_clear()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import boto3
 import botocore.session
-from conftest import reset_caches
+from support import reset_caches
 
 from magiclink import credentials, mailer, signing, store
 

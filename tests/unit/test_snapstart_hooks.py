@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import random
 
-from conftest import reset_caches
 from snapshot_restore_py import get_after_restore, get_before_snapshot
+from support import reset_caches
 
 from magiclink import credentials, snapstart, store
 
