@@ -12,6 +12,7 @@ def test_sessions_get_lists_the_users_live_sessions(api, clock):
     url = api.invite(delivery="none").body["magic_link_url"]
     short = api.authenticate(token_of(url), session_duration_minutes=10).body
     user_id = short["user_id"]
+    clock.advance(1)  # oldest first is by start time, in whole seconds: two sessions of one second tie
     long_token = api.send("magic_links_create", {"user_id": user_id}).body["token"]
     long = api.authenticate(long_token, session_duration_minutes=120).body
 
