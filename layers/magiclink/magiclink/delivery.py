@@ -13,9 +13,19 @@ from .settings import get_settings
 
 
 def deliver(
-    reader: Reader, token: str, delivery: str, template_id: str, locale: str | None, minutes: int, reusable: bool
+    reader: Reader,
+    token: str,
+    delivery: str,
+    template_id: str,
+    locale: str | None,
+    minutes: int,
+    reusable: bool,
+    *,
+    code: str = "",
+    code_minutes: int | None = None,
 ) -> str:
-    """After a link is written: the URL the person opens, emailed unless delivery is `none`.
+    """After a link is written: the URL the person opens, emailed unless delivery is `none` (with its one-time
+    `code`, which works for `code_minutes`).
 
     The link was written `sending`; what became of its email is recorded on it: sent, or failed (and the
     caller gets the error). A send that dies on the way leaves it `sending`, which reads as not delivered
@@ -26,7 +36,16 @@ def deliver(
     if delivery != "email":
         return url
     try:
-        message_id = _send(template_id, reader, locale, url=url, minutes=minutes, reusable=reusable)
+        message_id = _send(
+            template_id,
+            reader,
+            locale,
+            url=url,
+            minutes=minutes,
+            reusable=reusable,
+            code=code,
+            code_minutes=code_minutes if code else None,
+        )
     except (EmailRejected, EmailDeliveryFailed) as failed:
         metrics.add_metric(name="EmailsFailed", unit=MetricUnit.Count, value=1)
         _record(reader, error=failed.error_type)
@@ -44,7 +63,17 @@ def _record(reader: Reader, **outcome: str) -> None:
         logger.warning("link delivery not recorded", extra={"outcome": "failed" if "error" in outcome else "sent"})
 
 
-def _send(template_id: str, reader: Reader, locale: str | None, *, url: str, minutes: int, reusable: bool) -> str:
+def _send(
+    template_id: str,
+    reader: Reader,
+    locale: str | None,
+    *,
+    url: str,
+    minutes: int,
+    reusable: bool,
+    code: str,
+    code_minutes: int | None,
+) -> str:
     rendered = mailer.render(
         template_id,
         locale or reader.locale,
@@ -54,6 +83,8 @@ def _send(template_id: str, reader: Reader, locale: str | None, *, url: str, min
         link=url,
         minutes=minutes,
         reusable=reusable,
+        code=code,
+        code_minutes=code_minutes,
     )
     message_id = mailer.send(reader.email, rendered)
     metrics.add_metric(name="EmailsSent", unit=MetricUnit.Count, value=1)

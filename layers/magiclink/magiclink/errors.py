@@ -203,6 +203,14 @@ class MagicLinkNotFound(ServiceError):
     default_message = "The magic link could not be found."
 
 
+class OtpCodeNotFound(ServiceError):
+    """A one-time code that does not work: wrong, expired, spent, superseded, or out of tries (one answer)."""
+
+    status_code = 404
+    error_type = "otp_code_not_found"
+    default_message = "The OTP code could not be found: it is wrong, expired or spent. Ask for a new one."
+
+
 class UserNotFound(ServiceError):
     status_code = 404
     error_type = "user_not_found"

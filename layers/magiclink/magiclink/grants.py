@@ -43,6 +43,28 @@ _CREATE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
+class Code:
+    """The one-time code emailed beside a link: the digits (for the email only), its stored hash, its end."""
+
+    code: str = ""
+    code_hash: str | None = None
+    code_expires_at: int | None = None
+
+    @classmethod
+    def beside(cls, user_id: str, key: bytes, *, now: int, link_expires_at: int, delivery: str) -> Code:
+        """A code for a link about to be emailed (none for a link returned to the caller): it lives as long
+        as the link, at most the deployment's CodeLifetimeMinutes."""
+        if delivery != "email":
+            return cls()
+        code = tokens.new_code()
+        ends = min(link_expires_at, now + get_settings().code_lifetime_minutes * 60)
+        return cls(code, tokens.code_hash(key, user_id, code), ends)
+
+    def minutes(self, now: int) -> int:
+        return max(1, -(-((self.code_expires_at or now) - now) // 60))
+
+
+@dataclass(frozen=True)
 class Invited:
     reader: Reader
     renewed: bool
@@ -74,9 +96,9 @@ def _profile(request: InviteRequest) -> dict:
     return {k: v for k, v in given.items() if v is not None}
 
 
-def _issue(request: InviteRequest, target: str, now: int, by: str) -> tuple[Reader, str, bool, bool]:
+def _issue(request: InviteRequest, target: str, now: int, by: str) -> tuple[Reader, str, Code, bool, bool]:
     """Write the invite, counted against the rate limits: a new reader, or a new link on the existing one.
-    Returns (reader, token, renewed, created).
+    Returns (reader, token, code, renewed, created).
 
     A new email costs one transaction (claim, reader and counters together); an email that is taken
     hands back its user, which gets the new link instead. Races are settled by conditional writes.
@@ -102,11 +124,11 @@ def _issue(request: InviteRequest, target: str, now: int, by: str) -> tuple[Read
     stale: str | None = None  # a user whose pointer outlived its reader item
     for _ in range(_CREATE_ATTEMPTS):
         if user_id is None:
-            reader, token = _new_reader(request, {**terms, **grant, **options}, key, now, by)
+            reader, token, code = _new_reader(request, {**terms, **grant, **options}, key, now, by)
             try:
                 counters = [] if counted else limits.counters(now, email=request.email)
                 store.reader.create_reader(reader, now=now, replaces_user_id=stale, counters=counters)
-                return reader, token, False, True
+                return reader, token, code, False, True
             except store.counters.LimitReached as reached:
                 raise limits.refusal(reached, now) from None
             except store.reader.EmailTaken as taken:
@@ -116,10 +138,13 @@ def _issue(request: InviteRequest, target: str, now: int, by: str) -> tuple[Read
             limits.take(now, email=request.email)
             counted = True
         token = tokens.new_token(_user_uuid(user_id))
+        code = Code.beside(user_id, key, now=now, link_expires_at=terms["link_expires_at"], delivery=request.delivery)
         link = LinkIssue(
             **terms,
             now=now,
             link_hash=tokens.token_hash(key, token),
+            code_hash=code.code_hash,
+            code_expires_at=code.code_expires_at,
             grant=grant,
             profile=_profile(request),
             link_options=options,
@@ -127,13 +152,13 @@ def _issue(request: InviteRequest, target: str, now: int, by: str) -> tuple[Read
             delivery=request.delivery,
         )
         try:
-            return store.links.reissue_link(user_id, link), token, False, False
+            return store.links.reissue_link(user_id, link), token, code, False, False
         except ConditionFailed as failed:
             if failed.item is not None and failed.item.email_status == "bounced" and not request.force:
                 raise EmailBounced() from None
             if failed.item is not None:  # revoked or expired: renew the grant
                 renewal = replace(link, renew=True, event="renewed")
-                return store.links.reissue_link(user_id, renewal), token, True, False
+                return store.links.reissue_link(user_id, renewal), token, code, True, False
         # The pointer outlived its reader (a revoked invite being cleaned up): claim the email afresh.
         stale, user_id = user_id, None
     raise ServiceUnavailable("Too many concurrent invites for this email; retry.", headers={"Retry-After": "1"})
@@ -152,13 +177,19 @@ def _new_ids() -> tuple[uuid.UUID, dict[str, str]]:
     return user_uuid, ids
 
 
-def _new_reader(request: InviteRequest, fields: dict, key: bytes, now: int, by: str) -> tuple[Reader, str]:
-    """A new user with its grant and first link (`fields`: the link's terms, grant and options); and its token."""
+def _new_reader(request: InviteRequest, fields: dict, key: bytes, now: int, by: str) -> tuple[Reader, str, Code]:
+    """A new user with its grant and first link (`fields`: the link's terms, grant and options); its token
+    and code."""
     user_uuid, ids = _new_ids()
     token = tokens.new_token(user_uuid)
+    code = Code.beside(
+        ids["user_id"], key, now=now, link_expires_at=fields["link_expires_at"], delivery=request.delivery
+    )
     reader = Reader.model_validate(
         {
             **fields,
+            "code_hash": code.code_hash,
+            "code_expires_at": code.code_expires_at,
             **_profile(request),
             **ids,
             "email": request.email,
@@ -170,7 +201,7 @@ def _new_reader(request: InviteRequest, fields: dict, key: bytes, now: int, by: 
             "history": [HistoryEvent(at=now, event="invited", by=by)],
         }
     )
-    return reader, token
+    return reader, token, code
 
 
 def invite(request: InviteRequest, *, by: str) -> Invited:
@@ -188,7 +219,7 @@ def invite(request: InviteRequest, *, by: str) -> Invited:
             " so it cannot also use hosted mode (session_duration_minutes)."
         )
 
-    reader, token, renewed, created = _issue(request, target, now, by)
+    reader, token, code, renewed, created = _issue(request, target, now, by)
     url = delivery.deliver(
         reader,
         token,
@@ -197,6 +228,8 @@ def invite(request: InviteRequest, *, by: str) -> Invited:
         request.locale,
         request.invite_expiration_minutes,
         request.reusable,
+        code=code.code,
+        code_minutes=code.minutes(now),
     )
     metrics.add_metric(name="Invites", unit=MetricUnit.Count, value=1)
     if renewed:
@@ -313,9 +346,19 @@ def send_link(
     if not counted:
         limits.take(now, email=email)
     user_id = user_id or _reader_id(email)
-    reader, token = _relink(user_id, request, target, by=by, now=now, cooldown=cooldown, code_challenge=code_challenge)
+    reader, token, code = _relink(
+        user_id, request, target, by=by, now=now, cooldown=cooldown, code_challenge=code_challenge
+    )
     url = delivery.deliver(
-        reader, token, request.delivery, template_id, request.locale, request.link_expiration_minutes, request.reusable
+        reader,
+        token,
+        request.delivery,
+        template_id,
+        request.locale,
+        request.link_expiration_minutes,
+        request.reusable,
+        code=code.code,
+        code_minutes=code.minutes(now),
     )
     metrics.add_metric(name="LinksIssued", unit=MetricUnit.Count, value=1)
     logger.info("link issued", extra={"delivery": request.delivery})
@@ -332,7 +375,7 @@ def embeddable_link(user_id: str, *, minutes: int, by: str) -> tuple[Reader, str
     request = ReaderLinkRequest(delivery="none", link_expiration_minutes=minutes)
     target = links.redirect_target(request.magic_link_url)
     limits.take(now, email=email)
-    reader, token = _relink(user_id, request, target, by=by, now=now)
+    reader, token, _ = _relink(user_id, request, target, by=by, now=now)
     metrics.add_metric(name="LinksIssued", unit=MetricUnit.Count, value=1)
     logger.info("link issued", extra={"delivery": "embeddable"})
     return reader, token
@@ -347,16 +390,22 @@ def _relink(
     now: int,
     cooldown: int | None = None,
     code_challenge: str | None = None,
-) -> tuple[Reader, str]:
-    """Write a new link to `target` on a reader whose grant is live (older links stop working); (reader, token)."""
+) -> tuple[Reader, str, Code]:
+    """Write a new link to `target` on a reader whose grant is live (older links stop working), with its code
+    when it is emailed; (reader, token, code)."""
     token = tokens.new_token(_user_uuid(user_id))
+    key = token_key()
+    expires_at = now + request.link_expiration_minutes * 60
+    code = Code.beside(user_id, key, now=now, link_expires_at=expires_at, delivery=request.delivery)
     try:
         reader = store.links.reissue_link(
             user_id,
             LinkIssue(
                 now=now,
-                link_hash=tokens.token_hash(token_key(), token),
-                link_expires_at=now + request.link_expiration_minutes * 60,
+                link_hash=tokens.token_hash(key, token),
+                link_expires_at=expires_at,
+                code_hash=code.code_hash,
+                code_expires_at=code.code_expires_at,
                 link_reusable=request.reusable,
                 link_url=target,
                 invited_by=by,
@@ -377,7 +426,7 @@ def _relink(
             raise EmailBounced() from None
         retry = max(1, (failed.item.link_issued_at or now) + (cooldown or 0) - now)
         raise TooManyRequests(headers={"Retry-After": str(retry)}) from None
-    return reader, token
+    return reader, token, code
 
 
 def send(request: SendRequest, *, by: str) -> Reader:

@@ -40,6 +40,9 @@ class Settings(BaseModel):
     signup_policy: Literal["invite_only", "open"] = Field(
         default="invite_only", description="What login_or_create does for an email that belongs to nobody"
     )
+    code_lifetime_minutes: int = Field(
+        default=10, ge=1, le=60, description="The most a one-time code lives (it never outlives its link)"
+    )
     uniform_response_ms: int = Field(default=1500, ge=0, le=10000)
     cleanup_lookback_days: int = Field(default=30, ge=1, le=366)
     session_signing_key_ids: tuple[str, ...] = Field(default=(), description="KMS keys: current first, then previous")

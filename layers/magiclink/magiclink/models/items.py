@@ -28,6 +28,9 @@ DELIVERY_GRACE_SECONDS = 120
 # ~0.3 KB. A new session past the cap ends the oldest; history keeps the newest events (each was logged).
 MAX_SESSIONS = 20
 HISTORY_KEPT = 50
+# Tries a one-time code allows: each is counted before the code is checked, so concurrent guesses never get
+# more; once they are spent the code and its link are dead, and the person asks for a new link.
+MAX_CODE_TRIES = 5
 
 
 class HistoryEvent(LazyModel):
@@ -47,6 +50,7 @@ class SessionEntry(LazyModel):
     ip_address: str = ""
     user_agent: str = ""
     custom_claims_json: str = "{}"
+    factor: Literal["magic_link", "otp"] = "magic_link"  # how it was signed in to: the link, or its code
 
     @property
     def custom_claims(self) -> JsonObject:
@@ -67,7 +71,7 @@ class SessionEntry(LazyModel):
     def factors(self, reader: Reader) -> list[dict[str, Any]]:
         return [
             {
-                "type": "magic_link",
+                "type": self.factor,
                 "delivery_method": "email",
                 "last_authenticated_at": iso(self.authenticated_at),
                 "email_factor": {"email_id": reader.email_id, "email_address": reader.email},
@@ -111,6 +115,9 @@ class Reader(LazyModel):
     link_sent_at: int | None = None
     link_message_id: str | None = None
     link_delivery_error: str | None = None
+    code_hash: str | None = None
+    code_expires_at: int | None = None
+    code_tries: int = 0
     invite_attributes: Attributes | None = None
     sessions: dict[str, SessionEntry] = {}
     last_requested_at: int | None = None
@@ -145,6 +152,17 @@ class Reader(LazyModel):
             and self.grant_status_at(now) in ("pending", "active")
         )
 
+    def code_usable(self, now: int) -> bool:
+        """Whether the current link has a code that may still be tried (its hash aside)."""
+        return (
+            self.code_hash is not None
+            and (self.code_expires_at or 0) > now
+            and self.code_tries < MAX_CODE_TRIES
+            and self.link_state_at(now) == "active"
+            and self.link_used_at is None
+            and self.grant_status_at(now) in ("pending", "active")
+        )
+
     def link_delivery_at(self, now: int) -> LinkDelivery:
         if self.link_delivery == "none":
             return "returned"
@@ -160,6 +178,8 @@ class Reader(LazyModel):
             return "deactivated" if self.link_deactivated_at or self.revoked_at else "none"
         if self.link_used_at is not None and not self.link_reusable:
             return "used"
+        if self.code_tries >= MAX_CODE_TRIES:
+            return "deactivated"  # its code was guessed at too often: code and link are dead together
         if self.link_expires_at is None or self.link_expires_at <= now:
             return "expired"
         return "active"

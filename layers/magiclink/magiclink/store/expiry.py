@@ -136,7 +136,7 @@ def settle(reader: Reader, seen_due: int, *, now: int, expire: bool, next_due: i
             "grant_status = :expired",
             "history = list_append(if_not_exists(history, :empty), :event)",
         ]
-        removes += ["link_hash", "due_at", "due_bucket"]
+        removes += ["link_hash", "code_hash", "code_expires_at", "code_tries", "due_at", "due_bucket"]
         named |= {"expired": "expired", "empty": [], "event": event(now, "expired", "cleanup")}
     elif next_due is None:
         removes += ["due_at", "due_bucket"]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..errors import ServiceUnavailable
-from ..models.items import MAX_SESSIONS, Reader, SessionEntry
+from ..models.items import MAX_CODE_TRIES, MAX_SESSIONS, Reader, SessionEntry
 from .codec import JSON_FIELDS, due, event, from_item
 from .dynamo import ConditionFailed, applied, conditional_update, expiry_bucket, table, user_key, values
 from .reader import keep_newest_history, remove_sessions
@@ -32,7 +32,8 @@ class LinkIssue:
     cooldown: a deactivated, spent, expired or revoked link holds nobody back).
     It refuses an address that hard-bounced, unless `force`, which also clears that mark.
     The new link is `sending` until mark_delivery says what became of its email (`delivery` email),
-    or `none` (returned to the caller).
+    or `none` (returned to the caller). `code_hash` is the one-time code emailed with it (None: no code),
+    valid until `code_expires_at`; an older link's code ends with it.
     """
 
     now: int
@@ -49,6 +50,11 @@ class LinkIssue:
     link_options: dict[str, Any] = field(default_factory=dict)
     force: bool = False
     delivery: Literal["email", "none"] = "email"
+    code_hash: str | None = None
+    code_expires_at: int | None = None
+
+
+_CODE_FIELDS = ["code_hash", "code_expires_at", "code_tries"]
 
 
 def reissue_link(user_id: str, issue: LinkIssue) -> Reader:
@@ -69,6 +75,11 @@ def reissue_link(user_id: str, issue: LinkIssue) -> Reader:
     }
     sets.update({k: json.dumps(v, separators=(",", ":")) if k in JSON_FIELDS else v for k, v in issue.profile.items()})
     removes = ["link_used_at", "link_deactivated_at", "link_sent_at", "link_message_id", "link_delivery_error"]
+    removes.append("code_tries")
+    if issue.code_hash is None:
+        removes += ["code_hash", "code_expires_at"]
+    else:
+        sets |= {"code_hash": issue.code_hash, "code_expires_at": issue.code_expires_at}
     for option, value in issue.link_options.items():
         if value is None:
             removes.append(option)
@@ -153,6 +164,68 @@ def mark_delivery(user_id: str, link_hash: str, *, at: int, message_id: str | No
     )
 
 
+def reserve_code_try(user_id: str, *, now: int, issued_since: int | None = None) -> bool:
+    """Count one try of the reader's code, before it is checked, so that concurrent guesses never get more
+    than MAX_CODE_TRIES between them. False when it may not be tried: no code, expired, spent, its link gone,
+    its tries used up, or (`issued_since`) its link issued before that time."""
+    condition = (
+        "attribute_exists(code_hash) AND code_expires_at > :now AND attribute_exists(link_hash)"
+        " AND attribute_not_exists(link_used_at) AND (attribute_not_exists(code_tries) OR code_tries < :max)"
+    )
+    named: dict[str, Any] = {"now": now, "max": MAX_CODE_TRIES, "zero": 0, "one": 1}
+    if issued_since is not None:
+        condition += " AND link_issued_at >= :since"
+        named["since"] = issued_since
+    return applied(
+        TableName=table(),
+        Key=user_key(user_id),
+        UpdateExpression="SET code_tries = if_not_exists(code_tries, :zero) + :one",
+        ConditionExpression=condition,
+        ExpressionAttributeValues=values(**named),
+    )
+
+
+def exchange_code(user_id: str, code_hashes: list[str], *, now: int, new_link_hash: str) -> Reader:
+    """A correct code for an app's link (its backend authenticates the token, not this service): the code
+    and the emailed link end, and a new token (`new_link_hash`) becomes the link, for the app to spend.
+    Returns the reader after the write; ConditionFailed (with the old item) when the code did not match."""
+    hash_names = [f":code{i}" for i in range(len(code_hashes))]
+    new = conditional_update(
+        from_item,
+        TableName=table(),
+        Key=user_key(user_id),
+        UpdateExpression="SET link_hash = :new REMOVE " + ", ".join(_CODE_FIELDS),
+        ConditionExpression=" AND ".join([*_code_conditions(hash_names), *_LIVE_GRANT]),
+        ExpressionAttributeValues=values(
+            new=new_link_hash,
+            **_code_values(now),
+            **{name[1:]: h for name, h in zip(hash_names, code_hashes, strict=True)},
+        ),
+        ReturnValues="ALL_NEW",
+        ReturnValuesOnConditionCheckFailure="ALL_OLD",
+    )
+    return from_item(new)
+
+
+_LIVE_GRANT = [
+    "grant_status IN (:pending, :active)",
+    "(attribute_not_exists(access_expires_at) OR access_expires_at > :now)",
+]
+
+
+def _code_conditions(hash_names: list[str]) -> list[str]:
+    """The code matches, is unexpired and was counted (reserve_code_try) within its tries; its link is
+    current, unexpired and unspent."""
+    return [
+        f"code_hash IN ({', '.join(hash_names)}) AND code_expires_at > :now AND code_tries <= :max_tries",
+        "attribute_exists(link_hash) AND link_expires_at > :now AND attribute_not_exists(link_used_at)",
+    ]
+
+
+def _code_values(now: int) -> dict[str, Any]:
+    return {"now": now, "max_tries": MAX_CODE_TRIES, "pending": "pending", "active": "active"}
+
+
 @dataclass(frozen=True)
 class SessionExtension:
     """The session an authenticate extends: `token_hashes` (None for a verified JWT, which has proven the
@@ -175,6 +248,7 @@ def consume_link(
     new_session: tuple[str, SessionEntry] | None = None,
     extend_session: SessionExtension | None = None,
     seen: Reader | None = None,
+    code_hashes: list[str] | None = None,
 ) -> Reader:
     """The single-use step: one conditional write that spends the link and activates user and grant,
     and creates (`new_session`: sid, entry) or extends (`extend_session`) a session in the same write,
@@ -183,9 +257,12 @@ def consume_link(
     A new session past MAX_SESSIONS ends the oldest (Reader.sessions_over_cap): in that same write when the
     reader as `seen` by the caller says which, otherwise in a second write once this one shows them.
 
-    Applies only if the link is the reader's current one, unexpired, unspent (or reusable), the grant
-    is live, the PKCE challenge matches (`code_challenge` is S256 of the verifier; None means the link
-    must have none), and the invite's IP address / user agent match where given.
+    Applies only if the link is the reader's current one, unexpired, unspent (or reusable), its code's
+    tries are not used up, the grant is live, the PKCE challenge matches (`code_challenge` is S256 of the
+    verifier; None means the link must have none), and the invite's IP address / user agent match where given.
+    With `code_hashes` the link's one-time code is presented instead of its token (reserve_code_try counted
+    the try): the code must match and be live, and PKCE does not apply (the code is the other-device path).
+    Either way link and code are spent together (a reusable link ends with its code).
     Returns the reader after the write; ConditionFailed (with the old item) otherwise.
     """
     sets = [
@@ -195,17 +272,27 @@ def consume_link(
         "last_authenticated_at = :now",
         "authentication_count = if_not_exists(authentication_count, :zero) + :one",
     ]
-    hash_names = [f":hash{i}" for i in range(len(link_hashes))]  # the token under each accepted key
-    conditions = [
-        f"link_hash IN ({', '.join(hash_names)}) AND link_expires_at > :now",
-        "(attribute_not_exists(link_used_at) OR link_reusable = :true)",
-        "grant_status IN (:pending, :active)",
-        "(attribute_not_exists(access_expires_at) OR access_expires_at > :now)",
-    ]
-    named: dict[str, Any] = {"now": now, "active": "active", "pending": "pending", "zero": 0, "one": 1, "true": True}
-    named |= {name[1:]: h for name, h in zip(hash_names, link_hashes, strict=True)}
+    named: dict[str, Any] = {"now": now, "active": "active", "pending": "pending", "zero": 0, "one": 1}
+    named["max_tries"] = MAX_CODE_TRIES
+    if code_hashes is not None:
+        hash_names = [f":code{i}" for i in range(len(code_hashes))]
+        conditions = _code_conditions(hash_names)
+        named |= {name[1:]: h for name, h in zip(hash_names, code_hashes, strict=True)}
+        sets.append("link_reusable = :false")
+        named["false"] = False
+    else:
+        hash_names = [f":hash{i}" for i in range(len(link_hashes))]  # the token under each accepted key
+        conditions = [
+            f"link_hash IN ({', '.join(hash_names)}) AND link_expires_at > :now",
+            "(attribute_not_exists(link_used_at) OR link_reusable = :true)",
+            "(attribute_not_exists(code_tries) OR code_tries < :max_tries)",
+        ]
+        named |= {name[1:]: h for name, h in zip(hash_names, link_hashes, strict=True)} | {"true": True}
+    conditions += _LIVE_GRANT
     names: dict[str, str] = {}
-    if code_challenge is None:
+    if code_hashes is not None:
+        pass  # the code is the other-device path: a PKCE challenge binds the link, not its code
+    elif code_challenge is None:
         conditions.append("attribute_not_exists(link_code_challenge)")
     else:
         conditions.append("link_code_challenge = :challenge")
@@ -246,13 +333,13 @@ def consume_link(
             conditions.append(f"sessions.#sid.h IN ({', '.join(names_)})")
             named |= {name[1:]: h for name, h in zip(names_, session_hashes, strict=True)}
     if new_session is None:
-        return from_item(_consume(user_id, sets, conditions, named, names))
+        return from_item(_consume(user_id, sets, conditions, named, names, _CODE_FIELDS))
     sid = new_session[0]
     # Ending sessions that are gone already changes nothing, so a stale `seen` is harmless; a reader past
     # the ceiling (an item from before the cap) is refused below and trimmed first.
     ending = seen.sessions_over_cap(now, adding=1)[:SESSIONS_CEILING] if seen else []
     ended = {f"#end{i}": old for i, old in enumerate(ending)}
-    removes = " REMOVE " + ", ".join(f"sessions.{name}" for name in ended) if ended else ""
+    removes = [*_CODE_FIELDS, *(f"sessions.{name}" for name in ended)]
     conditions.append("(attribute_not_exists(sessions) OR size(sessions) < :ceiling)")
     named["ceiling"] = SESSIONS_CEILING
     for _ in range(_SESSION_ATTEMPTS):
@@ -271,11 +358,13 @@ def consume_link(
     raise ServiceUnavailable("Too many concurrent sign-ins for this reader; retry.", headers={"Retry-After": "1"})
 
 
-def _consume(user_id: str, sets: list[str], conditions: list[str], named: dict, names: dict, removes: str = "") -> dict:
+def _consume(
+    user_id: str, sets: list[str], conditions: list[str], named: dict, names: dict, removes: list[str]
+) -> dict:
     request: dict[str, Any] = {
         "TableName": table(),
         "Key": user_key(user_id),
-        "UpdateExpression": "SET " + ", ".join(sets) + removes,
+        "UpdateExpression": "SET " + ", ".join(sets) + " REMOVE " + ", ".join(removes),
         "ConditionExpression": " AND ".join(conditions),
         "ExpressionAttributeValues": values(**named),
         "ReturnValues": "ALL_NEW",

@@ -112,7 +112,7 @@ def revoke(user_id: str, *, now: int, by: str, delete_at: int, pending_only: boo
             "SET grant_status = :revoked, revoked_at = :now, revoked_by = :by,"
             " #ttl = :delete_at, expiry_bucket = :bucket, due_at = :delete_at, due_bucket = :bucket,"
             " history = list_append(if_not_exists(history, :empty), :event)"
-            " REMOVE link_hash"
+            " REMOVE link_hash, code_hash, code_expires_at, code_tries"
         ),
         ConditionExpression=f"attribute_exists(pk) AND {condition}",
         ExpressionAttributeNames={"#ttl": "ttl"},
@@ -129,8 +129,8 @@ def deactivate_link(user_id: str, *, now: int, by: str) -> Reader:
         TableName=table(),
         Key=user_key(user_id),
         UpdateExpression=(
-            "SET link_deactivated_at = :now,"
-            " history = list_append(if_not_exists(history, :empty), :event) REMOVE link_hash"
+            "SET link_deactivated_at = :now, history = list_append(if_not_exists(history, :empty), :event)"
+            " REMOVE link_hash, code_hash, code_expires_at, code_tries"
         ),
         ConditionExpression="attribute_exists(pk)",
         ExpressionAttributeValues=values(now=now, event=event(now, "link_deactivated", by), empty=[]),
