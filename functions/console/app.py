@@ -103,16 +103,32 @@ def sign_in_request():
     form = _form()
     if not console.sign_in_form_ok(_cookie(console.FORM_COOKIE), form.get("csrf")):
         return _sign_in_page("This form expired or was sent from another site: please try again.", 403)
+    email, source_ip = form.get("email", ""), app.current_event.request_context.http.source_ip
+    if "code" in form:  # the code from the sign-in email: it stands for the link, which the callback spends
+        ticket = form.get("ticket", "")
+        try:
+            target = console.sign_in_with_code(email, form.get("code", ""), ticket, source_ip)
+        except errors.OtpCodeNotFound:
+            message = "That code didn't work: it is wrong, expired or already used. Check it, or ask again."
+            return _sign_in_page(message, 400, sent=True, email=email, ticket=ticket)
+        except errors.TooManyRequests:
+            return _sign_in_page("Too many tries. Wait a while, then ask again.", 429, sent=True)
+        return Response(status_code=303, headers={"Location": target, "Cache-Control": "no-store"}, body="")
     # The same answer, after the same time, for every address (and every mistake): nobody learns who is an admin
-    console.request_sign_in(form.get("email", ""), app.current_event.request_context.http.source_ip)
+    ticket = console.request_sign_in(email, source_ip)
     message = "If this address belongs to an admin, a sign-in link is on its way. Check your inbox."
-    return _sign_in_page(message, error=False, sent=True)
+    return _sign_in_page(message, error=False, sent=True, email=email, ticket=ticket)
 
 
-def _sign_in_page(message: str = "", status: int = 200, *, error: bool = True, sent: bool = False) -> Response:
-    """The sign-in page, its form's token bound to the browser's form cookie (set here when it has none)."""
+def _sign_in_page(
+    message: str = "", status: int = 200, *, error: bool = True, sent: bool = False, email: str = "", ticket: str = ""
+) -> Response:
+    """The sign-in page, its form's token bound to the browser's form cookie (set here when it has none);
+    after a request, the code form (`ticket`)."""
     nonce, token = console.sign_in_form(_cookie(console.FORM_COOKIE))
-    page = pages.render("console_sign_in", message=message, error=error, sent=sent, csrf=token)
+    page = pages.render(
+        "console_sign_in", message=message, error=error, sent=sent, csrf=token, email=email, ticket=ticket
+    )
     return http.html_page(page, status, cookies=[console.cookie(nonce, None, name=console.FORM_COOKIE)])
 
 

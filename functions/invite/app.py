@@ -1,11 +1,14 @@
 """POST /v1/magic_links/email/invite, /send and /login_or_create, and /v1/magic_links (an embeddable link):
-invite (create or renew a grant), send a login link, either as the deployment's SignupPolicy says, or a token."""
+invite (create or renew a grant), send a login link, either as the deployment's SignupPolicy says, or a token.
+And Stytch's email OTP sends, /v1/otps/email/send and /login_or_create (the code comes with its link)."""
 
-from magiclink import grants, http, idempotency, openapi
+from magiclink import grants, http, idempotency, openapi, otps
 from magiclink.models.requests import (
     InviteRequest,
     LoginOrCreateRequest,
     MagicLinkCreateRequest,
+    OtpLoginOrCreateRequest,
+    OtpSendRequest,
     SendRequest,
 )
 from magiclink.models.responses import InviteResponse, LoginOrCreateResponse, MagicLinkCreateResponse, SendResponse
@@ -72,6 +75,28 @@ def create_magic_link(body: MagicLinkCreateRequest) -> MagicLinkCreateResponse:
     reader, token = grants.embeddable_link(body.user_id, minutes=minutes, by=http.api_principal())
     request_id = http.request_id(app.current_event.raw_event)
     return MagicLinkCreateResponse(request_id=request_id, user_id=reader.user_id, token=token)
+
+
+@app.post("/v1/otps/email/send", security=openapi.BASIC_AUTH, responses=openapi.responses(400, 401, 404, 429, 502, 503))
+def send_otp(body: OtpSendRequest) -> SendResponse:
+    reader = otps.send(body, by=http.api_principal())
+    request_id = http.request_id(app.current_event.raw_event)
+    return SendResponse(request_id=request_id, user_id=reader.user_id, email_id=reader.email_id)
+
+
+@app.post(
+    "/v1/otps/email/login_or_create",
+    security=openapi.BASIC_AUTH,
+    responses=openapi.responses(400, 401, 403, 429, 502, 503),
+)
+def login_or_create_otp(body: OtpLoginOrCreateRequest) -> LoginOrCreateResponse:
+    reader, created = otps.login_or_create(body, by=http.api_principal())
+    return LoginOrCreateResponse(
+        request_id=http.request_id(app.current_event.raw_event),
+        user_id=reader.user_id,
+        email_id=reader.email_id,
+        user_created=created,
+    )
 
 
 lambda_handler = http.lambda_entry(app)

@@ -4,10 +4,11 @@ import re
 from typing import Annotated
 from urllib.parse import parse_qs
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import ValidationError
 
-from magiclink import errors, http, openapi, pages, selfservice
+from magiclink import errors, http, landing, openapi, pages, selfservice
 from magiclink.models.requests import RequestLinkRequest
 from magiclink.models.responses import RequestLinkResponse
 
@@ -40,16 +41,39 @@ def access_form():
 
 @app.post("/access", include_in_schema=False)
 def access_submit():
-    email = _form().get("email", "")
-    status, headers = 200, {}
+    form = _form()
+    email = form.get("email", "")
+    if "code" in form:
+        return _code_step(form)
+    status, headers, ticket = 200, {}, ""
     try:
         outcome = selfservice.request_link(RequestLinkRequest(email=email), source_ip=_source_ip())
-        message = pages.trusted(outcome.message_html)
+        message, ticket = pages.trusted(outcome.message_html), outcome.code_ticket
     except ValidationError:
         message, status = "That doesn't look like an email address.", 400
     except errors.TooManyRequests as refused:
         message, status, headers = "You asked very recently. Wait a while, then try again.", 429, refused.headers
-    page = pages.render("access", email=email, message_html=message, error=status != 200)
+    page = pages.render("access", email=email, message_html=message, error=status != 200, ticket=ticket)
+    return http.html_page(page, status, headers=headers)
+
+
+def _code_step(form: dict[str, str]):
+    """The code from the email, typed where the link was asked for: signed in as Continue would sign in."""
+    if not http.same_origin(app.current_event.headers):  # login CSRF: another site posting its own code
+        return http.html_page(pages.render("cross_site"), 403)
+    email, ticket = form.get("email", ""), form.get("ticket", "")
+    request = app.current_event.request_context.http
+    status, headers = 400, {}
+    try:
+        target = landing.proceed_with_code(
+            email, form.get("code", ""), ticket, ip_address=request.source_ip, user_agent=request.user_agent or ""
+        )
+        return Response(status_code=303, headers={"Location": target, "Cache-Control": "no-store"}, body="")
+    except errors.OtpCodeNotFound:
+        message = "That code didn't work: it is wrong, expired or already used. Check it, or ask for a new link."
+    except errors.TooManyRequests as refused:
+        message, status, headers = "Too many tries. Wait a while, then ask for a new link.", 429, refused.headers
+    page = pages.render("access", email=email, message_html=message, error=True, ticket=ticket)
     return http.html_page(page, status, headers=headers)
 
 

@@ -38,6 +38,9 @@ def test_the_api_routes_are_stytchs_and_each_has_its_own_function():
         "POST /v1/magic_links/email/send": "InviteFunction",
         "POST /v1/magic_links/email/login_or_create": "InviteFunction",
         "POST /v1/magic_links": "InviteFunction",
+        "POST /v1/otps/email/send": "InviteFunction",
+        "POST /v1/otps/email/login_or_create": "InviteFunction",
+        "POST /v1/otps/authenticate": "AuthenticateFunction",
         "POST /v1/magic_links/authenticate": "AuthenticateFunction",
         "POST /v1/magic_links/email/revoke_invite": "RevokeFunction",
         "GET /v1/readers": "ReadersFunction",
@@ -89,6 +92,7 @@ def test_the_table_is_on_demand_with_ttl_point_in_time_recovery_and_the_expiry_i
         "by_expiry": ["expiry_bucket", "ttl"],
         "by_email": ["list_partition", "email"],
         "by_due": ["due_bucket", "due_at"],
+        "by_email_id": ["email_id"],
     }
 
 

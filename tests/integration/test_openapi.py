@@ -15,6 +15,9 @@ API = {
     "POST /v1/magic_links/email/login_or_create",
     "POST /v1/magic_links",
     "POST /v1/magic_links/authenticate",
+    "POST /v1/otps/email/send",
+    "POST /v1/otps/email/login_or_create",
+    "POST /v1/otps/authenticate",
     "POST /v1/magic_links/email/request",
     "POST /v1/sessions/authenticate",
     "POST /v1/sessions/revoke",
@@ -36,6 +39,8 @@ RATE_LIMITED = {
     "POST /v1/magic_links/email/send",
     "POST /v1/magic_links/email/login_or_create",
     "POST /v1/magic_links",
+    "POST /v1/otps/email/send",
+    "POST /v1/otps/email/login_or_create",
     "POST /v1/readers/{email}/links",
     "POST /v1/magic_links/email/request",
 }

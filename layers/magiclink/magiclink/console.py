@@ -11,7 +11,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from . import authentication, clock, grants, keyring, limits, sessions, store
+from . import authentication, clock, codes, grants, keyring, limits, sessions, store
 from .errors import SessionNotFound, TooManyRequests
 from .models.items import Reader
 from .models.requests import AuthenticateRequest, InviteRequest, ReaderLinkRequest
@@ -79,16 +79,19 @@ def csrf_ok(admin: Admin, presented: str | None) -> bool:
     return keyring.signature_valid("console-csrf", admin.session_id, presented)
 
 
-def request_sign_in(email: str, source_ip: str) -> None:
-    """The sign-in form's request: an admin is emailed a link, anyone else (and any mistake) nothing, and
-    the answer waits until the same deadline in every case (the uniform answer's time), so neither what
-    the page says nor when it says it tells who is an admin."""
+def request_sign_in(email: str, source_ip: str) -> str:
+    """The sign-in form's request: an admin is emailed a link (and its code), anyone else (and any mistake)
+    nothing, and the answer waits until the same deadline in every case (the uniform answer's time), so
+    neither what the page says nor when it says it tells who is an admin. Returns the ticket for the page's
+    code form (every address gets one: it says nothing either)."""
     deadline = time.monotonic() + get_settings().uniform_response_ms / 1000
+    ticket = codes.ticket(email, clock.now())
     try:
         with contextlib.suppress(ValueError, TooManyRequests):
             _send_sign_in(InviteRequest(email=email).email, source_ip)
     finally:
         time.sleep(max(0.0, deadline - time.monotonic()))
+    return ticket
 
 
 def _send_sign_in(email: str, source_ip: str) -> None:
@@ -106,6 +109,15 @@ def _send_sign_in(email: str, source_ip: str) -> None:
 
     link = ReaderLinkRequest(magic_link_url=console_callback_url(), link_expiration_minutes=15)
     grants.send_link(email, link, by="console", cooldown=SIGN_IN_COOLDOWN, user_id=user_id, counted=True)
+
+
+def sign_in_with_code(email: str, code: str, ticket: str, source_ip: str) -> str:
+    """The code from a sign-in email, typed on the sign-in page: where to go next, the callback with a new
+    token in place of the emailed link (which, with the code, is spent), so the callback signs in as ever.
+    OtpCodeNotFound for any failure, TooManyRequests past the public code budgets."""
+    from . import landing
+
+    return landing.proceed_with_code(email, code, ticket, ip_address=source_ip, user_agent="")
 
 
 def sign_in(token: str) -> tuple[str, bool]:

@@ -10,6 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 # delivery, limits, mailer and sessions are imported where they are used, so that a function loads only what its
 # routes run at a cold start: revoke sends no mail and makes no session, authenticate sends no mail.
 from . import clock, links, store, tokens
+from .codes import Code
 from .credentials import project_credentials, token_key
 from .errors import (
     BadRequest,
@@ -40,28 +41,6 @@ DEFAULT_INVITE_TEMPLATE = "invite"
 LOGIN_TEMPLATE = "login"
 DEFAULT_LINK_MINUTES = 60
 _CREATE_ATTEMPTS = 3
-
-
-@dataclass(frozen=True)
-class Code:
-    """The one-time code emailed beside a link: the digits (for the email only), its stored hash, its end."""
-
-    code: str = ""
-    code_hash: str | None = None
-    code_expires_at: int | None = None
-
-    @classmethod
-    def beside(cls, user_id: str, key: bytes, *, now: int, link_expires_at: int, delivery: str) -> Code:
-        """A code for a link about to be emailed (none for a link returned to the caller): it lives as long
-        as the link, at most the deployment's CodeLifetimeMinutes."""
-        if delivery != "email":
-            return cls()
-        code = tokens.new_code()
-        ends = min(link_expires_at, now + get_settings().code_lifetime_minutes * 60)
-        return cls(code, tokens.code_hash(key, user_id, code), ends)
-
-    def minutes(self, now: int) -> int:
-        return max(1, -(-((self.code_expires_at or now) - now) // 60))
 
 
 @dataclass(frozen=True)
@@ -96,7 +75,9 @@ def _profile(request: InviteRequest) -> dict:
     return {k: v for k, v in given.items() if v is not None}
 
 
-def _issue(request: InviteRequest, target: str, now: int, by: str) -> tuple[Reader, str, Code, bool, bool]:
+def _issue(
+    request: InviteRequest, target: str, now: int, by: str, code_minutes: int | None = None
+) -> tuple[Reader, str, Code, bool, bool]:
     """Write the invite, counted against the rate limits: a new reader, or a new link on the existing one.
     Returns (reader, token, code, renewed, created).
 
@@ -124,7 +105,7 @@ def _issue(request: InviteRequest, target: str, now: int, by: str) -> tuple[Read
     stale: str | None = None  # a user whose pointer outlived its reader item
     for _ in range(_CREATE_ATTEMPTS):
         if user_id is None:
-            reader, token, code = _new_reader(request, {**terms, **grant, **options}, key, now, by)
+            reader, token, code = _new_reader(request, {**terms, **grant, **options}, key, now, by, code_minutes)
             try:
                 counters = [] if counted else limits.counters(now, email=request.email)
                 store.reader.create_reader(reader, now=now, replaces_user_id=stale, counters=counters)
@@ -138,7 +119,14 @@ def _issue(request: InviteRequest, target: str, now: int, by: str) -> tuple[Read
             limits.take(now, email=request.email)
             counted = True
         token = tokens.new_token(_user_uuid(user_id))
-        code = Code.beside(user_id, key, now=now, link_expires_at=terms["link_expires_at"], delivery=request.delivery)
+        code = Code.beside(
+            user_id,
+            key,
+            now=now,
+            link_expires_at=terms["link_expires_at"],
+            delivery=request.delivery,
+            minutes=code_minutes,
+        )
         link = LinkIssue(
             **terms,
             now=now,
@@ -177,13 +165,20 @@ def _new_ids() -> tuple[uuid.UUID, dict[str, str]]:
     return user_uuid, ids
 
 
-def _new_reader(request: InviteRequest, fields: dict, key: bytes, now: int, by: str) -> tuple[Reader, str, Code]:
+def _new_reader(
+    request: InviteRequest, fields: dict, key: bytes, now: int, by: str, code_minutes: int | None = None
+) -> tuple[Reader, str, Code]:
     """A new user with its grant and first link (`fields`: the link's terms, grant and options); its token
     and code."""
     user_uuid, ids = _new_ids()
     token = tokens.new_token(user_uuid)
     code = Code.beside(
-        ids["user_id"], key, now=now, link_expires_at=fields["link_expires_at"], delivery=request.delivery
+        ids["user_id"],
+        key,
+        now=now,
+        link_expires_at=fields["link_expires_at"],
+        delivery=request.delivery,
+        minutes=code_minutes,
     )
     reader = Reader.model_validate(
         {
@@ -204,8 +199,9 @@ def _new_reader(request: InviteRequest, fields: dict, key: bytes, now: int, by: 
     return reader, token, code
 
 
-def invite(request: InviteRequest, *, by: str) -> Invited:
-    """Create or reuse the user, create or renew the grant, issue a new link (older ones stop working), send it."""
+def invite(request: InviteRequest, *, by: str, code_minutes: int | None = None) -> Invited:
+    """Create or reuse the user, create or renew the grant, issue a new link (older ones stop working), send it
+    with its one-time code (`code_minutes`: the code's lifetime, when shorter than the deployment's cap)."""
     from . import delivery, mailer
 
     now = clock.now()
@@ -219,7 +215,7 @@ def invite(request: InviteRequest, *, by: str) -> Invited:
             " so it cannot also use hosted mode (session_duration_minutes)."
         )
 
-    reader, token, code, renewed, created = _issue(request, target, now, by)
+    reader, token, code, renewed, created = _issue(request, target, now, by, code_minutes)
     url = delivery.deliver(
         reader,
         token,
@@ -276,7 +272,7 @@ def create_user(request: UserCreateRequest, *, by: str) -> Reader:
     return reader
 
 
-def login_or_create(request: LoginOrCreateRequest, *, by: str) -> tuple[Reader, bool]:
+def login_or_create(request: LoginOrCreateRequest, *, by: str, code_minutes: int | None = None) -> tuple[Reader, bool]:
     """A login link by email for a known user (as send); an unknown email is invited as a pending user with the
     default role when the deployment's SignupPolicy is open, and refused (403 signup_not_allowed, nothing
     written or sent) when it is invite_only. Returns (reader, whether the user was created).
@@ -301,6 +297,7 @@ def login_or_create(request: LoginOrCreateRequest, *, by: str) -> tuple[Reader, 
             code_challenge=request.code_challenge,
             user_id=user_id,
             url_field="login_magic_link_url",
+            code_minutes=code_minutes,
         )
         return reader, False
     if get_settings().signup_policy == "invite_only":
@@ -315,7 +312,7 @@ def login_or_create(request: LoginOrCreateRequest, *, by: str) -> tuple[Reader, 
         attributes=request.attributes,
         code_challenge=request.code_challenge,
     )
-    invited = invite(signup, by=by)
+    invited = invite(signup, by=by, code_minutes=code_minutes)
     return invited.reader, invited.created
 
 
@@ -330,6 +327,7 @@ def send_link(
     user_id: str | None = None,
     counted: bool = False,
     url_field: str = "magic_link_url",
+    code_minutes: int | None = None,
 ) -> tuple[Reader, str]:
     """A new link for a reader whose grant is live; older links stop working. Returns (reader, url).
 
@@ -347,7 +345,14 @@ def send_link(
         limits.take(now, email=email)
     user_id = user_id or _reader_id(email)
     reader, token, code = _relink(
-        user_id, request, target, by=by, now=now, cooldown=cooldown, code_challenge=code_challenge
+        user_id,
+        request,
+        target,
+        by=by,
+        now=now,
+        cooldown=cooldown,
+        code_challenge=code_challenge,
+        code_minutes=code_minutes,
     )
     url = delivery.deliver(
         reader,
@@ -390,13 +395,16 @@ def _relink(
     now: int,
     cooldown: int | None = None,
     code_challenge: str | None = None,
+    code_minutes: int | None = None,
 ) -> tuple[Reader, str, Code]:
     """Write a new link to `target` on a reader whose grant is live (older links stop working), with its code
     when it is emailed; (reader, token, code)."""
     token = tokens.new_token(_user_uuid(user_id))
     key = token_key()
     expires_at = now + request.link_expiration_minutes * 60
-    code = Code.beside(user_id, key, now=now, link_expires_at=expires_at, delivery=request.delivery)
+    code = Code.beside(
+        user_id, key, now=now, link_expires_at=expires_at, delivery=request.delivery, minutes=code_minutes
+    )
     try:
         reader = store.links.reissue_link(
             user_id,
@@ -429,7 +437,7 @@ def _relink(
     return reader, token, code
 
 
-def send(request: SendRequest, *, by: str) -> Reader:
+def send(request: SendRequest, *, by: str, code_minutes: int | None = None) -> Reader:
     """Stytch's send: a login link for a user with live access (signup_* are accepted for the clients that
     always send them; a pending user gets the login link too).
 
@@ -461,6 +469,7 @@ def send(request: SendRequest, *, by: str) -> Reader:
         code_challenge=request.code_challenge,
         user_id=user_id,
         url_field="login_magic_link_url",
+        code_minutes=code_minutes,
     )
     return reader
 

@@ -1,18 +1,23 @@
 """The page an emailed link opens: GET and HEAD spend nothing (mail scanners follow links); the person's
 Continue button POSTs, and only then is the token used: authenticated here with a session (hosted mode,
 handed to the target in the URL fragment, which never reaches a server log) or forwarded to the app's
-`invite_magic_link_url` for its backend to authenticate (app mode, as Stytch does)."""
+`invite_magic_link_url` for its backend to authenticate (app mode, as Stytch does).
+
+The code emailed beside the link finishes the same way on the page where the person asked for it
+(`proceed_with_code`): a session in hosted mode, or in app mode a fresh token for the app, in place of the
+link the code was sent with (code and link are one credential)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from . import authentication, clock, links, store, tokens
+from . import authentication, clock, codes, limits, links, store, tokens
 from .credentials import project_credentials, token_keys
-from .errors import MagicLinkNotFound, UnableToAuthMagicLink
+from .errors import MagicLinkNotFound, OtpCodeNotFound, UnableToAuthMagicLink
+from .models.fields import normalize_email
 from .models.items import Reader
-from .models.requests import AuthenticateRequest
+from .models.requests import AuthenticateRequest, OtpAuthenticateRequest
 
 
 @dataclass(frozen=True)
@@ -47,5 +52,39 @@ def proceed(token: str, *, ip_address: str, user_agent: str) -> str:
         session_minutes=reader.link_session_minutes,
         seen=reader,
     )
+    return _hosted_target(reader, done)
+
+
+def proceed_with_code(email: str, code: str, ticket: str, *, ip_address: str, user_agent: str) -> str:
+    """A code typed on the page where its link was asked for: where to send the person (303), as Continue
+    would have for the link. Each try with a ticket counts against the public code budgets first
+    (TooManyRequests); any failure (wrong, expired, spent, out of tries, no valid ticket, an email with no link) is one answer,
+    OtpCodeNotFound, that says nothing of whether the email has access."""
+    now = clock.now()
+    since = codes.ticket_since(ticket, email, now)  # None for an address that is not one, too
+    if since is None or tokens.normal_code(code) is None:
+        raise OtpCodeNotFound()  # nothing to try: nothing counted, nothing read
+    limits.take_code_attempt(now, email=email, ip=ip_address)
+    user_id = store.reader.find_user_id(normalize_email(email))
+    reader = store.reader.get_reader(user_id) if user_id else None
+    if reader is None:
+        raise OtpCodeNotFound()
+    if not reader.link_session_minutes:  # app mode: the app's backend authenticates a token, as for the link
+        reader, token = authentication.exchange_code(reader.user_id, code, issued_since=since)
+        return links.with_token(reader.link_url or "", token)
+    attributes = {"ip_address": ip_address, "user_agent": user_agent[:1024]}
+    done = authentication.authenticate_code(
+        reader.user_id,
+        code,
+        OtpAuthenticateRequest(method_id=reader.email_id, code=code, attributes=attributes),
+        session_minutes=reader.link_session_minutes,
+        issued_since=since,
+        seen=reader,
+    )
+    return _hosted_target(reader, done)
+
+
+def _hosted_target(reader: Reader, done: authentication.Authenticated) -> str:
+    """Hosted mode's target: the link's URL with the session in its fragment (never sent to a server)."""
     fragment = urlencode({"session_token": done.session_token, "session_jwt": done.session_jwt})
     return f"{(reader.link_url or '').split('#')[0]}#{fragment}"

@@ -6,6 +6,8 @@ A public request (self-service, the console's sign-in form) counts against budge
 its email (one a second, `public_email_requests_per_hour`), its source IP (`ip_requests_per_hour`; an
 IPv6 address by its /64) and the project's public allowance (`public_project_requests_per_hour`), so that
 nothing an anonymous caller does can make an admin's call answer 429.
+A one-time code typed on a public page counts against budgets of its own too (its email's and its
+network's, each MAX_CODE_TRIES times the public request budgets), so that guessing spends no link request.
 The counters are fixed one-hour windows, all counted or none in one conditional write, before anything
 else happens: a refused request changes nothing and spends nobody else's allowance.
 """
@@ -31,6 +33,8 @@ _REFUSALS = {
     "public-email": "Too many requests for this email address.",
     "public-ip": "Too many requests from this network.",
     "public-project": "This project has answered as many requests as it may this hour.",
+    "public-code-email": "Too many codes tried for this email address.",
+    "public-code-ip": "Too many codes tried from this network.",
 }
 
 
@@ -55,6 +59,11 @@ def email_subject(email: str) -> str:
 def public_email_subject(email: str) -> str:
     """The counter subject public requests for an email count against (erasure deletes these too)."""
     return f"public-email#{email_identity(email)}"
+
+
+def public_code_subject(email: str) -> str:
+    """The counter subject codes typed on a public page for an email count against (erasure deletes these)."""
+    return f"public-code-email#{email_identity(email)}"
 
 
 def counters(now: int, *, email: str) -> list[store.counters.Counter]:
@@ -85,6 +94,25 @@ def public_counters(now: int, *, email: str, ip: str) -> list[store.counters.Cou
         store.counters.Counter(f"public-ip#{_network(ip)}", start, WINDOW, settings.ip_requests_per_hour),
         store.counters.Counter("public-project", start, WINDOW, settings.public_project_requests_per_hour),
     ]
+
+
+def take_code_attempt(now: int, *, email: str, ip: str) -> None:
+    """Count one code typed on a public page; TooManyRequests (429, Retry-After) when a budget is spent."""
+    from .models.items import MAX_CODE_TRIES
+
+    settings = get_settings()
+    start = now - now % WINDOW
+    _count(
+        [
+            store.counters.Counter(
+                public_code_subject(email), start, WINDOW, settings.public_email_requests_per_hour * MAX_CODE_TRIES
+            ),
+            store.counters.Counter(
+                f"public-code-ip#{_network(ip)}", start, WINDOW, settings.ip_requests_per_hour * MAX_CODE_TRIES
+            ),
+        ],
+        now,
+    )
 
 
 def take(now: int, *, email: str) -> None:

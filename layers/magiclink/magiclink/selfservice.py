@@ -9,13 +9,13 @@ from it whether an email has access.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from urllib.parse import urlencode
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from . import clock, grants, keyring, limits, mailer, store
+from . import clock, codes, grants, keyring, limits, mailer, store
 from .errors import EmailBounced, EmailNotFound, GrantNotActive, ServiceError, TooManyRequests
 from .models.mapping import access_request_view_of
 from .models.requests import InviteRequest, ReaderLinkRequest, RequestLinkRequest
@@ -33,6 +33,7 @@ _SAFE_TAGS = {"a", "b", "strong", "i", "em", "p", "br", "ul", "ol", "li", "code"
 class Outcome:
     outcome: str  # link_sent | access_requested | no_access | accepted
     message_html: str
+    code_ticket: str = ""  # for the page's code form: set when a link (and its code) may be on its way
 
 
 def configured_message() -> str:
@@ -117,9 +118,12 @@ def request_link(request: RequestLinkRequest, *, source_ip: str) -> Outcome:
     429 says nothing about it either; none of them is an authenticated caller's.
     """
     settings = get_settings()
-    limits.take_public(clock.now(), email=request.email, ip=source_ip)
+    asked = clock.now()  # before the link is issued: the ticket covers the code of a link issued since
+    limits.take_public(asked, email=request.email, ip=source_ip)
+    ticket = codes.ticket(request.email, asked)
     if settings.request_response_mode == "explicit":
-        return _answer(request)
+        answer = _answer(request)
+        return replace(answer, code_ticket=ticket) if answer.outcome == "link_sent" else answer
     deadline = time.monotonic() + settings.uniform_response_ms / 1000
     try:
         _answer(request)
@@ -130,7 +134,7 @@ def request_link(request: RequestLinkRequest, *, source_ip: str) -> Outcome:
         metrics.add_metric(name="LinkRequestsFailed", unit=MetricUnit.Count, value=1)
         logger.warning("request failed, answered uniformly", extra={"error_type": failed.error_type})
     time.sleep(max(0.0, deadline - time.monotonic()))
-    return Outcome("accepted", UNIFORM_MESSAGE)
+    return Outcome("accepted", UNIFORM_MESSAGE, ticket)  # a ticket for every email: it says nothing
 
 
 def grant_request(email: str) -> grants.Invited:

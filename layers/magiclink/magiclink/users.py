@@ -75,7 +75,12 @@ def delete_user(user_id: str) -> None:
     reader = reader_of(user_id)
     try:
         store.erasure.erase(
-            reader, counter_subjects=[limits.email_subject(reader.email), limits.public_email_subject(reader.email)]
+            reader,
+            counter_subjects=[
+                limits.email_subject(reader.email),
+                limits.public_email_subject(reader.email),
+                limits.public_code_subject(reader.email),
+            ],
         )
     except ConditionFailed:
         raise UserNotFound() from None

@@ -266,3 +266,51 @@ class RequestLinkRequest(WireModel):
 
     email: Email
     locale: Locale | None = None
+
+
+# Stytch's email OTP: a one-time code by email (here it comes with its link: either signs the person in).
+OtpMinutes = Annotated[int, Field(strict=True, ge=1, le=10)]
+
+
+class OtpSendRequest(WireModel):
+    """POST /v1/otps/email/send: a code (and its link) for a user with live access."""
+
+    email: Email
+    expiration_minutes: OtpMinutes | None = None
+    attributes: Attributes | None = None
+    locale: Locale | None = None
+    user_id: UserId | None = None
+    session_token: Annotated[str, Field(max_length=512)] | None = Field(default=None, repr=False)
+    session_jwt: Annotated[str, Field(max_length=8192)] | None = Field(default=None, repr=False)
+    login_template_id: TemplateId | None = None
+    signup_template_id: TemplateId | None = None
+
+
+class OtpLoginOrCreateRequest(WireModel):
+    """POST /v1/otps/email/login_or_create: a known email's code; an unknown one as the SignupPolicy says."""
+
+    email: Email
+    expiration_minutes: OtpMinutes | None = None
+    attributes: Attributes | None = None
+    create_user_as_pending: StrictBool | None = Field(
+        default=None, description="Accepted; a user here is pending until their first authentication either way"
+    )
+    locale: Locale | None = None
+    login_template_id: TemplateId | None = None
+    signup_template_id: TemplateId | None = None
+
+
+class OtpAuthenticateRequest(WireModel):
+    """POST /v1/otps/authenticate: `method_id` is the email_id the send answered with."""
+
+    method_id: Annotated[str, Field(min_length=1, max_length=128)]
+    code: Annotated[str, Field(min_length=1, max_length=32, repr=False)]
+    attributes: Attributes | None = None
+    options: AuthenticateOptions | None = None
+    session_token: Annotated[str, Field(max_length=512)] | None = Field(default=None, repr=False)
+    session_duration_minutes: SessionMinutes | None = None
+    session_jwt: Annotated[str, Field(max_length=8192)] | None = Field(default=None, repr=False)
+    session_custom_claims: Metadata | None = None
+    telemetry_id: Annotated[str, Field(max_length=256)] | None = Field(
+        default=None, description="Accepted and ignored: Stytch's device fingerprinting (a Stytch-only product)"
+    )

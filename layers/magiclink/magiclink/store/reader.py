@@ -21,6 +21,7 @@ from .dynamo import (
     email_key,
     expiry_bucket,
     get,
+    query_all,
     table,
     throttling_as_503,
     transact,
@@ -42,6 +43,19 @@ class EmailTaken(Exception):
 def find_user_id(email: str) -> str | None:
     item = get(email_key(email))
     return item["user_id"]["S"] if item else None
+
+
+def find_user_id_by_email_id(email_id: str) -> str | None:
+    """The user an email id (Stytch's method_id) belongs to: one Query of the keys-only by_email_id index."""
+    for item in query_all(
+        TableName=table(),
+        IndexName="by_email_id",
+        KeyConditionExpression="email_id = :id",
+        ExpressionAttributeValues=values(id=email_id),
+        Limit=2,
+    ):
+        return item["pk"]["S"].removeprefix("USER#")
+    return None
 
 
 def get_reader(user_id: str) -> Reader | None:
