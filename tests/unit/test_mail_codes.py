@@ -91,22 +91,24 @@ def test_a_link_email_without_a_code_shows_no_code_block(template_id, locale):
     assert without.subject == with_code.subject
 
 
+@pytest.mark.parametrize("locale", LOCALES)
 @pytest.mark.parametrize("template_id", LINK_EMAILS)
-def test_the_code_is_written_as_plain_escaped_text(template_id):
+def test_the_code_is_written_as_plain_escaped_text(template_id, locale):
     hostile = '<b onmouseover="x()">1</b>'
-    rendered = _render(template_id, code=hostile, code_minutes=CODE_MINUTES)
+    rendered = _render(template_id, locale, code=hostile, code_minutes=CODE_MINUTES)
 
     assert "<b " not in rendered.html
     assert "&lt;b onmouseover=&#34;x()&#34;&gt;1&lt;/b&gt;" in rendered.html
     assert hostile in rendered.text.splitlines()
     # A real code stays one run of digits: nothing (a tag, a space) splits it for the reader to copy
-    assert re.search(rf">{CODE}<", _render(template_id, code=CODE, code_minutes=CODE_MINUTES).html)
+    assert re.search(rf">{CODE}<", _render(template_id, locale, code=CODE, code_minutes=CODE_MINUTES).html)
 
 
+@pytest.mark.parametrize("locale", LOCALES)
 @pytest.mark.parametrize("template_id", LINK_EMAILS)
-def test_a_code_without_its_lifetime_does_not_render(template_id):
+def test_a_code_without_its_lifetime_does_not_render(template_id, locale):
     with pytest.raises(UndefinedError, match="code_expires_in"):
-        _render(template_id, code=CODE)
+        _render(template_id, locale, code=CODE)
 
 
 @pytest.mark.parametrize("template_id", NO_LINK_EMAILS)
