@@ -63,3 +63,16 @@ def test_the_outbox_page_shows_the_codes_escaped():
 
     without = _sent(_render("login"))
     assert "<dt>Code" not in outbox_page.render([without], without.message_id)[1]
+
+
+def test_only_six_digits_alone_on_a_text_line_are_a_code():
+    """Whitespace around the code and CRLF line ends are fine; longer, shorter or embedded numbers are not codes."""
+    from email.message import EmailMessage
+
+    numbers = ["\t482913  ", "1234567", "12345", "654321 and more", "order 111222", "٤٨٢٩١٣"]
+    message = EmailMessage()
+    message["To"] = "ada@example.com"
+    message.set_content("\r\n".join(["Hello,", *numbers, f"{LINK}"]))
+    message.add_alternative("".join(f"<p>{n.strip()}</p>" for n in numbers) + "<p>333444</p>", subtype="html")
+
+    assert stack._parse("message-1", message.as_string()).codes == ["482913"]
