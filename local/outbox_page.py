@@ -2,7 +2,8 @@
 
 No JavaScript and no external assets. `?message=<id>` opens one message: its HTML part in a sandboxed
 iframe (scripts never run; a click on a link navigates the whole tab, so the landing page opens as it
-would from a mail client) and its text part with the http(s) links made clickable. The markup is
+would from a mail client), its text part with the http(s) links made clickable, and the one-time codes
+it carries (`Mail.codes`), large enough to read off and type. The markup is
 templates/outbox.html (Jinja2, autoescaped, StrictUndefined); what it needs escaped differently is a filter here.
 """
 

@@ -31,6 +31,8 @@ PROJECT = ENVIRONMENT["PROJECT_NAME"]
 BASE_URL = "https://auth.acme-docs.example"
 NAMES = {"en": "Ada Lovelace", "es": "Lucía Fernández", "fr": "Élodie Durand", "pt-br": "João Silva"}
 INVITER = "Grace from Acme"  # who invited the reader, as the invite request names them
+CODE = "482913"  # the one-time code the link emails carry
+CODE_MINUTES = 10  # its lifetime: CodeLifetimeMinutes' default (the link's own, when shorter)
 
 
 class MissingSample(Exception):
@@ -38,7 +40,8 @@ class MissingSample(Exception):
 
 
 def samples(locale: str) -> dict[str, dict[str, Any]]:
-    """Each template's context, as the service passes it (`minutes` becomes `expires_in`)."""
+    """Each template's context, as the service passes it (`minutes` becomes `expires_in`, `code_minutes`
+    `code_expires_in`); the link emails carry a one-time code, as every emailed link does."""
     name = NAMES.get(locale, NAMES["en"])
     token = "dGhpcy1pcy1hLXNhbXBsZS10b2tlbi1mb3ItdGhlLXByZXZpZXctb25seQ"
     link = f"{BASE_URL}/v1/magic_links/redirect?token={token}"
@@ -51,8 +54,19 @@ def samples(locale: str) -> dict[str, dict[str, Any]]:
             "link": link,
             "minutes": 3 * 1440,
             "reusable": False,
+            "code": CODE,
+            "code_minutes": CODE_MINUTES,
         },
-        "login": {"project": PROJECT, "name": name, "inviter": INVITER, "link": link, "minutes": 60, "reusable": False},
+        "login": {
+            "project": PROJECT,
+            "name": name,
+            "inviter": INVITER,
+            "link": link,
+            "minutes": 60,
+            "reusable": False,
+            "code": CODE,
+            "code_minutes": CODE_MINUTES,
+        },
         "access_request": {
             "project": PROJECT,
             "requester": "grace.hopper@example.org",

@@ -18,6 +18,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from html import unescape
 from types import ModuleType
 from typing import Any
 from urllib.parse import urlencode
@@ -31,6 +32,9 @@ REGION = "us-east-1"
 DEFAULT_PROJECT_ID = "project-test-local"
 DEFAULT_SECRET = "secret-test-local"
 _LINK = re.compile(r"https?://[^\s\"'<>]+")
+# A one-time code: six ASCII digits (\d would take other scripts' digits too), alone on a line of the text part.
+_CODE = re.compile(r"[0-9]{6}")
+_TAG = re.compile(r"<[^>]*>")
 
 
 def local_names() -> dict[str, str]:
@@ -313,6 +317,7 @@ class Mail:
     html: str
     text: str
     links: list[str]
+    codes: list[str]
     sent_at: str
     message_id: str
 
@@ -325,8 +330,17 @@ class Mail:
             "html": self.html,
             "text": self.text,
             "links": self.links,
+            "codes": self.codes,
             "sent_at": self.sent_at,
         }
+
+
+def _codes(text: str, html: str) -> list[str]:
+    """The one-time codes a message carries: each six-digit line of the text part whose code the HTML part
+    shows too, alone in its element (a code only one part shows is a broken template: not listed)."""
+    words = unescape(_TAG.sub(" ", html)).split()
+    lines = (line.strip() for line in text.splitlines())
+    return [code for code in dict.fromkeys(line for line in lines if _CODE.fullmatch(line)) if code in words]
 
 
 def _parse(message_id: str, raw: str) -> Mail:
@@ -344,6 +358,7 @@ def _parse(message_id: str, raw: str) -> Mail:
         html=html_content,
         text=text_content,
         links=list(dict.fromkeys(links)),
+        codes=_codes(text_content, html_content),
         sent_at=parsedate_to_datetime(parsed["Date"]).isoformat() if parsed.get("Date") else "",
         message_id=message_id,
     )

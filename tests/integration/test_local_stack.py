@@ -27,7 +27,7 @@ def test_the_readme_session_invite_outbox_authenticate_revoke(server):
 
     status, outbox = _request("GET", f"{base}/_local/outbox.json", auth=False)
     (mail,) = outbox
-    assert set(mail) >= {"to", "from", "subject", "html", "text", "links", "sent_at"}
+    assert set(mail) >= {"to", "from", "subject", "html", "text", "links", "codes", "sent_at"}
     assert mail["to"] == ["ada@example.com"]
     link = mail["links"][0]
     assert link.startswith(f"{base}/v1/magic_links/redirect?token=")

@@ -52,6 +52,8 @@ def test_the_outbox_page_lists_newest_first_and_opens_a_message_with_working_lin
     grace = {"email": "grace@example.com", "name": {"first_name": SCRIPT_NAME, "last_name": "Hopper"}}
     assert request("POST", invite, grace)[0] == 200
     _, (ada_mail, grace_mail) = request("GET", f"{base}/_local/outbox.json", auth=False)  # unchanged: oldest first
+    for mail in (ada_mail, grace_mail):  # beside the links, the one-time codes: six digits alone on a text line
+        assert mail["codes"] == [line for line in mail["text"].splitlines() if re.fullmatch(r"[0-9]{6}", line)]
 
     status, headers, page = _get(f"{base}/_local/outbox")
     assert status == 200 and headers["Content-Type"] == "text/html; charset=utf-8"
@@ -101,6 +103,7 @@ def test_every_field_of_a_message_is_escaped():
         html='<p onclick="alert(1)">"quoted" &amp; <script>alert(2)</script></p>',
         text='Open https://example.com/a?b=1&c=2. Or <https://example.com/x>, javascript:alert(3) "https://q.example"',
         links=[],
+        codes=["<script>alert(5)</script>"],
         sent_at="2025-01-02T03:04:05+00:00",
         message_id='id"><script>alert(4)</script>',
     )
@@ -109,6 +112,7 @@ def test_every_field_of_a_message_is_escaped():
     assert "<script" not in page.lower()
     assert "&lt;script&gt;alert(&quot;subject&quot;)&lt;/script&gt; &amp; more" in page
     assert "2025-01-02 03:04:05 UTC" in page
+    assert '<code class="code">&lt;script&gt;alert(5)&lt;/script&gt;</code>' in page
     # srcdoc holds the HTML verbatim once unescaped, and nothing in it can end the attribute
     (iframe,) = _Elements(page).found["iframe"]
     assert iframe["srcdoc"] == '<base target="_top">' + hostile.html

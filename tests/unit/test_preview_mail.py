@@ -1,4 +1,4 @@
-"""`make preview-mail`: every template in every locale rendered, each file carrying its link."""
+"""`make preview-mail`: every template in every locale rendered, each file carrying its link (and code)."""
 
 from __future__ import annotations
 
@@ -42,10 +42,15 @@ def test_every_template_in_every_locale_is_rendered_with_its_link(tmp_path):
             if "link" in context:
                 assert f'href="{html.escape(context["link"])}"' in page, (locale, template_id)
                 assert context["link"] in text, (locale, template_id)
+            if context.get("code"):
+                assert f">{context['code']}</span>" in page, (locale, template_id)
+                assert context["code"] in text.splitlines(), (locale, template_id)
             assert f'href="{locale}/{template_id}.html"' in listing and f'href="{locale}/{template_id}.txt"' in listing
         assert f'lang="{locale}"' in (tmp_path / locale / "invite.html").read_text().lower()
     assert "Grace from Acme invited you to Acme Docs" in listing
     assert "Grace from Acme invited you to Acme Docs." in (tmp_path / "en" / "invite.txt").read_text()
+    assert {t for t, c in preview_mail.samples("en").items() if c.get("code")} == {"invite", "login"}
+    assert "It works for 10 minutes, once." in (tmp_path / "en" / "login.txt").read_text()
 
 
 def test_a_template_without_sample_data_fails_loudly(tmp_path):

@@ -23,6 +23,7 @@ LINK = "https://docs.example.com/auth?token=abc&stytch_token_type=magic_links"
 HOSTILE = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 NBSP = ("\u00a0", "\u202f")
+CODE = "482913"  # the link emails' one-time code ("" when the email carries none: tests/unit/test_mail_codes.py)
 
 # The exact variables each template is rendered with (StrictUndefined catches any other), and which of them carries
 # text a stranger chose. A template added to en/ without an entry here fails the tests until it gets one.
@@ -34,6 +35,8 @@ CONTEXTS: dict[str, dict[str, object]] = {
         "link": LINK,
         "expires_in": "<EXPIRES>",
         "reusable": False,
+        "code": CODE,
+        "code_expires_in": "<CODE_EXPIRES>",
     },
     "login": {
         "project": "Example Docs",
@@ -42,6 +45,8 @@ CONTEXTS: dict[str, dict[str, object]] = {
         "link": LINK,
         "expires_in": "<EXPIRES>",
         "reusable": False,
+        "code": CODE,
+        "code_expires_in": "<CODE_EXPIRES>",
     },
     "access_request": {"project": "Example Docs", "requester": HOSTILE, "link": LINK, "expires_in": "<EXPIRES>"},
     "revoked": {"project": "Example Docs", "name": HOSTILE},

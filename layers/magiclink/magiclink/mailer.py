@@ -45,10 +45,20 @@ def template_exists(template_id: str, locale: str = "en") -> bool:
     return (TEMPLATES / locale / f"{template_id}.html").is_file()
 
 
-def render(template_id: str, locale: str, *, minutes: int | None = None, **context: object) -> Rendered:
+def render(
+    template_id: str,
+    locale: str,
+    *,
+    minutes: int | None = None,
+    code_minutes: int | None = None,
+    **context: object,
+) -> Rendered:
     """Render `<locale>/<template_id>.{subject.txt,html,txt}`; English when the locale has none.
 
-    `minutes` becomes `expires_in`, worded in the language the template is actually rendered in.
+    `minutes` becomes `expires_in` and `code_minutes` `code_expires_in`, both worded in the language the
+    template is actually rendered in. `code` is the one-time code the email carries (six digits) or ""
+    for none, and "" when not given: the link emails then show no code block. A code given without
+    `code_minutes` fails to render (StrictUndefined) rather than go out without its lifetime.
     """
     if not template_exists(template_id, locale):
         locale = "en"
@@ -56,6 +66,9 @@ def render(template_id: str, locale: str, *, minutes: int | None = None, **conte
         raise InvalidTemplateId()
     if minutes is not None:
         context["expires_in"] = durations.describe(minutes, locale)
+    if code_minutes is not None:
+        context["code_expires_in"] = durations.describe(code_minutes, locale)
+    context.setdefault("code", "")
     env = _environment()
     subject = env.get_template(f"{locale}/{template_id}.subject.txt").render(**context)
     return Rendered(
