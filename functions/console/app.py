@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
-from magiclink import clock, console, errors, grants, http, listing, pages, selfservice
+from magiclink import clock, codes, console, errors, grants, http, listing, pages, selfservice
 from magiclink.models.fields import GrantStatus
 from magiclink.models.items import Reader
 from magiclink.models.mapping import view_of
@@ -105,31 +105,39 @@ def sign_in_request():
         return _sign_in_page("This form expired or was sent from another site: please try again.", 403)
     email, source_ip = form.get("email", ""), app.current_event.request_context.http.source_ip
     if "code" in form:  # the code from the sign-in email: it stands for the link, which the callback spends
-        ticket = form.get("ticket", "")
         try:
-            target = console.sign_in_with_code(email, form.get("code", ""), ticket, source_ip)
+            target = console.sign_in_with_code(form.get("code", ""), _cookie(codes.TICKET_COOKIE) or "", source_ip)
         except errors.OtpCodeNotFound:
             message = "That code didn't work: it is wrong, expired or already used. Check it, or ask again."
-            return _sign_in_page(message, 400, sent=True, email=email, ticket=ticket)
+            return _sign_in_page(message, 400, sent=True, code_step=True)
         except errors.TooManyRequests:
             return _sign_in_page("Too many tries. Wait a while, then ask again.", 429, sent=True)
-        return Response(status_code=303, headers={"Location": target, "Cache-Control": "no-store"}, body="")
+        cleared = [codes.ticket_cookie("", "/console")]
+        headers = {"Location": target, "Cache-Control": "no-store"}
+        return Response(status_code=303, headers=headers, body="", cookies=cleared)
     # The same answer, after the same time, for every address (and every mistake): nobody learns who is an admin
     ticket = console.request_sign_in(email, source_ip)
     message = "If this address belongs to an admin, a sign-in link is on its way. Check your inbox."
-    return _sign_in_page(message, error=False, sent=True, email=email, ticket=ticket)
+    return _sign_in_page(message, error=False, sent=True, code_step=True, ticket=ticket)
 
 
 def _sign_in_page(
-    message: str = "", status: int = 200, *, error: bool = True, sent: bool = False, email: str = "", ticket: str = ""
+    message: str = "",
+    status: int = 200,
+    *,
+    error: bool = True,
+    sent: bool = False,
+    code_step: bool = False,
+    ticket: str = "",
 ) -> Response:
     """The sign-in page, its form's token bound to the browser's form cookie (set here when it has none);
-    after a request, the code form (`ticket`)."""
+    after a request, the code form (and `ticket`, the code's, in a cookie of its own)."""
     nonce, token = console.sign_in_form(_cookie(console.FORM_COOKIE))
-    page = pages.render(
-        "console_sign_in", message=message, error=error, sent=sent, csrf=token, email=email, ticket=ticket
-    )
-    return http.html_page(page, status, cookies=[console.cookie(nonce, None, name=console.FORM_COOKIE)])
+    page = pages.render("console_sign_in", message=message, error=error, sent=sent, csrf=token, code_step=code_step)
+    cookies = [console.cookie(nonce, None, name=console.FORM_COOKIE)]
+    if ticket:
+        cookies.append(codes.ticket_cookie(ticket, "/console"))
+    return http.html_page(page, status, cookies=cookies)
 
 
 @app.get("/console/callback", include_in_schema=False)

@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import ValidationError
 
-from magiclink import errors, http, landing, openapi, pages, selfservice
+from magiclink import codes, errors, http, landing, openapi, pages, selfservice
 from magiclink.models.requests import RequestLinkRequest
 from magiclink.models.responses import RequestLinkResponse
 
@@ -36,44 +36,49 @@ def _form() -> dict[str, str]:
 
 @app.get("/access", include_in_schema=False)
 def access_form():
-    return http.html_page(pages.render("access", email="", message_html="", error=False))
+    return http.html_page(pages.render("access", email="", message_html="", error=False, code_step=False))
 
 
 @app.post("/access", include_in_schema=False)
 def access_submit():
     form = _form()
-    email = form.get("email", "")
     if "code" in form:
-        return _code_step(form)
-    status, headers, ticket = 200, {}, ""
+        return _code_step(form.get("code", ""))
+    email = form.get("email", "")
+    status, headers, cookies = 200, {}, []
     try:
         outcome = selfservice.request_link(RequestLinkRequest(email=email), source_ip=_source_ip())
-        message, ticket = pages.trusted(outcome.message_html), outcome.code_ticket
+        message = pages.trusted(outcome.message_html)
+        if outcome.code_ticket:  # the page now asks for the code, this browser holding the ticket for it
+            cookies = [codes.ticket_cookie(outcome.code_ticket, "/access")]
     except ValidationError:
         message, status = "That doesn't look like an email address.", 400
     except errors.TooManyRequests as refused:
         message, status, headers = "You asked very recently. Wait a while, then try again.", 429, refused.headers
-    page = pages.render("access", email=email, message_html=message, error=status != 200, ticket=ticket)
-    return http.html_page(page, status, headers=headers)
+    page = pages.render("access", email=email, message_html=message, error=status != 200, code_step=bool(cookies))
+    return http.html_page(page, status, headers=headers, cookies=cookies)
 
 
-def _code_step(form: dict[str, str]):
+def _code_step(code: str):
     """The code from the email, typed where the link was asked for: signed in as Continue would sign in."""
     if not http.same_origin(app.current_event.headers):  # login CSRF: another site posting its own code
         return http.html_page(pages.render("cross_site"), 403)
-    email, ticket = form.get("email", ""), form.get("ticket", "")
     request = app.current_event.request_context.http
+    ticket = http.cookie(app.current_event, codes.TICKET_COOKIE) or ""
     status, headers = 400, {}
     try:
         target = landing.proceed_with_code(
-            email, form.get("code", ""), ticket, ip_address=request.source_ip, user_agent=request.user_agent or ""
+            code, ticket, ip_address=request.source_ip, user_agent=request.user_agent or ""
         )
-        return Response(status_code=303, headers={"Location": target, "Cache-Control": "no-store"}, body="")
+        cleared = [codes.ticket_cookie("", "/access")]
+        return Response(
+            status_code=303, headers={"Location": target, "Cache-Control": "no-store"}, body="", cookies=cleared
+        )
     except errors.OtpCodeNotFound:
         message = "That code didn't work: it is wrong, expired or already used. Check it, or ask for a new link."
     except errors.TooManyRequests as refused:
         message, status, headers = "Too many tries. Wait a while, then ask for a new link.", 429, refused.headers
-    page = pages.render("access", email=email, message_html=message, error=True, ticket=ticket)
+    page = pages.render("access", email="", message_html=message, error=True, code_step=bool(ticket))
     return http.html_page(page, status, headers=headers)
 
 

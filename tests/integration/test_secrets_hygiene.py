@@ -121,9 +121,14 @@ def _stored_hashes() -> set[str]:
     for item in table_items():
         if "link_hash" in item:
             found.add(item["link_hash"]["S"])
+        if "code_hash" in item:  # a one-time code's keyed hash (the 6 digits are too short to look for)
+            _CODE_HASHES.add(item["code_hash"]["S"])
         for entry in item.get("sessions", {}).get("M", {}).values():
             found.add(entry["M"]["h"]["S"])
     return found
+
+
+_CODE_HASHES: set[str] = set()
 
 
 def _continue(api, token: str):
@@ -366,6 +371,7 @@ def test_no_secret_reaches_a_log_line_a_metric_or_an_error_body(
     kept_back = {"token key": set(keys), "API secret": {_api_secret()}} | hashes  # never in any answer either
     needles = handed | kept_back | {k: kept[k] for k in ("probe", "PKCE code verifier")}
     needles["JWT signature"] = jwt_signatures
+    needles["code hash"] = set(_CODE_HASHES)
     for kind, values in needles.items():
         assert values, f"no {kind} was collected"
         assert all(len(v) >= 16 for v in values), kind  # none so short it could match by chance

@@ -25,7 +25,7 @@ from .errors import (
     UnableToAuthMagicLink,
 )
 from .models.fields import Attributes
-from .models.items import Reader, SessionEntry
+from .models.items import MAX_CODE_TRIES, Reader, SessionEntry
 from .models.requests import AuthenticateOptions, AuthenticateRequest
 from .observability import logger, metrics
 from .store.dynamo import ConditionFailed
@@ -235,6 +235,7 @@ def _code_refusal(old: Reader | None, request: SessionFields, code_hashes: list[
         and old.link_hash is not None
         and (old.link_expires_at or 0) > now
         and old.link_used_at is None
+        and old.code_tries <= MAX_CODE_TRIES
         and old.grant_status_at(now) in ("pending", "active")
     )
     if not (matched and live):

@@ -14,10 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import keyring, tokens
-from .models.fields import email_identity, normalize_email
+from .models.fields import normalize_email
 from .settings import get_settings
 
 _TICKET = "code-ticket"
+TICKET_COOKIE = "ml_code"
 
 
 @dataclass(frozen=True)
@@ -45,27 +46,36 @@ class Code:
         return max(1, -(-((self.code_expires_at or now) - now) // 60))
 
 
-def _identity(email: str) -> str:
-    try:
-        return email_identity(normalize_email(email))
-    except ValueError:
-        return ""  # no link goes to an address that is not one: its ticket covers nothing
-
-
 def ticket(email: str, now: int) -> str:
-    """The signed ticket a page hands the browser that just asked for a link for `email`."""
-    return keyring.dumps(_TICKET, {"e": _identity(email), "t": now})
+    """The signed ticket a page hands the browser that just asked for a link for `email` (in a cookie)."""
+    try:
+        email = normalize_email(email)
+    except ValueError:
+        email = ""  # no link goes to an address that is not one: its ticket covers nothing
+    return keyring.dumps(_TICKET, {"e": email, "t": now})
 
 
-def ticket_since(signed: str, email: str, now: int) -> int | None:
-    """When the ticket was issued, if it is one of ours, for `email`, and no code it covers can have ended
-    yet; None otherwise."""
+def read_ticket(signed: str, now: int) -> tuple[str, int] | None:
+    """(the email, when the ticket was issued) if it is one of ours, for an address, and no code it covers can
+    have ended yet; None otherwise."""
     try:
         value = keyring.loads(_TICKET, signed or "")
     except keyring.BadSignature:
         return None
-    identity = _identity(email)
-    if not isinstance(value, dict) or not identity or value.get("e") != identity or not isinstance(value.get("t"), int):
+    if not isinstance(value, dict) or not isinstance(value.get("e"), str) or not isinstance(value.get("t"), int):
         return None
-    issued = value["t"]
-    return issued if issued <= now < issued + get_settings().code_lifetime_minutes * 60 else None
+    email, issued = value["e"], value["t"]
+    fresh = issued <= now < issued + get_settings().code_lifetime_minutes * 60
+    return (email, issued) if email and fresh else None
+
+
+def ticket_cookie(value: str, path: str):
+    """The ticket's cookie, for the page at `path` only: HttpOnly, SameSite=Strict, Secure on HTTPS, as long
+    as a code lives (an empty value clears it)."""
+    from aws_lambda_powertools.shared.cookies import Cookie, SameSite
+
+    secure = get_settings().public_base_url.startswith("https://")
+    max_age = get_settings().code_lifetime_minutes * 60 if value else 0
+    return Cookie(
+        TICKET_COOKIE, value, path=path, secure=secure, http_only=True, max_age=max_age, same_site=SameSite.STRICT_MODE
+    )

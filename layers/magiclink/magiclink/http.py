@@ -195,6 +195,15 @@ def same_origin(headers: Mapping[str, str]) -> bool:
 PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 
+def cookie(event: Any, name: str) -> str | None:
+    """A request cookie's value (an API Gateway v2 event's `cookies`), or None."""
+    for pair in event.cookies or []:
+        key, _, value = pair.strip().partition("=")
+        if key == name:
+            return value
+    return None
+
+
 def html_page(
     body: str,
     status_code: int = 200,

@@ -15,7 +15,6 @@ from urllib.parse import urlencode
 from . import authentication, clock, codes, limits, links, store, tokens
 from .credentials import project_credentials, token_keys
 from .errors import MagicLinkNotFound, OtpCodeNotFound, UnableToAuthMagicLink
-from .models.fields import normalize_email
 from .models.items import Reader
 from .models.requests import AuthenticateRequest, OtpAuthenticateRequest
 
@@ -55,17 +54,19 @@ def proceed(token: str, *, ip_address: str, user_agent: str) -> str:
     return _hosted_target(reader, done)
 
 
-def proceed_with_code(email: str, code: str, ticket: str, *, ip_address: str, user_agent: str) -> str:
-    """A code typed on the page where its link was asked for: where to send the person (303), as Continue
-    would have for the link. Each try with a ticket counts against the public code budgets first
-    (TooManyRequests); any failure (wrong, expired, spent, out of tries, no valid ticket, an email with no link) is one answer,
-    OtpCodeNotFound, that says nothing of whether the email has access."""
+def proceed_with_code(code: str, ticket: str, *, ip_address: str, user_agent: str) -> str:
+    """A code typed on the page where its link was asked for (`ticket`: that browser's, naming the email):
+    where to send the person (303), as Continue would have for the link. Each try with a ticket counts
+    against the public code budgets first (TooManyRequests); any failure (wrong, expired, spent, out of
+    tries, no valid ticket, an email with no link) is one answer, OtpCodeNotFound, that says nothing of
+    whether the email has access."""
     now = clock.now()
-    since = codes.ticket_since(ticket, email, now)  # None for an address that is not one, too
-    if since is None or tokens.normal_code(code) is None:
+    asked = codes.read_ticket(ticket, now)
+    if asked is None or tokens.normal_code(code) is None:
         raise OtpCodeNotFound()  # nothing to try: nothing counted, nothing read
+    email, since = asked
     limits.take_code_attempt(now, email=email, ip=ip_address)
-    user_id = store.reader.find_user_id(normalize_email(email))
+    user_id = store.reader.find_user_id(email)
     reader = store.reader.get_reader(user_id) if user_id else None
     if reader is None:
         raise OtpCodeNotFound()
