@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import subprocess
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -43,6 +44,14 @@ def test_the_readme_session_invite_outbox_authenticate_revoke(server):
     status, body = _request("POST", f"{base}/v1/magic_links/authenticate", {"token": token})
     assert status == 401 and body["error_type"] == "unable_to_auth_magic_link"
 
+    # Every email also carries a code, which signs in instead of the link
+    time.sleep(1.1)  # links for one email: at most one a second
+    status, sent = _request("POST", f"{base}/v1/otps/email/send", {"email": "ada@example.com"})
+    assert status == 200, sent
+    code = _request("GET", f"{base}/_local/outbox.json", auth=False)[1][-1]["codes"][0]
+    status, body = _request("POST", f"{base}/v1/otps/authenticate", {"method_id": sent["email_id"], "code": code})
+    assert status == 200 and body["user_id"] == invited["user_id"]
+
     # A revoked invite's link fails
     _request("POST", f"{base}/v1/magic_links/email/invite", {"email": "bob@example.com"})
     bob_link = _request("GET", f"{base}/_local/outbox.json", auth=False)[1][-1]["links"][0]
@@ -50,7 +59,7 @@ def test_the_readme_session_invite_outbox_authenticate_revoke(server):
     bob_token = parse_qs(urlsplit(bob_link).query)["token"][0]
     assert _request("POST", f"{base}/v1/magic_links/authenticate", {"token": bob_token})[0] == 401
 
-    assert len(_request("GET", f"{base}/_local/outbox.json", auth=False)[1]) == 2
+    assert len(_request("GET", f"{base}/_local/outbox.json", auth=False)[1]) == 3
     assert _request("DELETE", f"{base}/_local/outbox.json", auth=False) == (200, [])
     assert _request("GET", f"{base}/_local/outbox.json", auth=False) == (200, [])
 
