@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 PORT ?= 3000
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint validate build pytest browser screenshots test-engine invoke clean preview-mail admin
+.PHONY: run test lint validate build pytest browser screenshots test-engine invoke clean preview-mail admin publish-site
 
 $(VENV)/.installed: requirements-dev.txt layers/magiclink/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -104,3 +104,15 @@ screenshots: $(VENV)/.installed browser
 # Invite a console admin on the running local stack: make admin EMAIL=you@example.com
 admin: $(VENV)/.installed
 	PORT=$(PORT) $(PY) -m local.admin $(EMAIL)
+
+# A static site into the private site (SiteProtection, docs/private-site.md): make publish-site DIR=./my-docs
+# With STACK=<stack name>, the deployed stack's bucket (then its CloudFront cache invalidated), through the AWS CLI
+# and its configured credentials (scripts/publish_site.py; DRY_RUN=1 prints the commands); without, the local
+# stack's (local/publish_site.py).
+publish-site: $(VENV)/.installed
+	@test -n "$(DIR)" || { echo "usage: make publish-site DIR=<site directory> [STACK=<deployed stack>]"; exit 2; }
+	@if [ -n "$(STACK)" ]; then \
+		$(PY) -m scripts.publish_site --stack "$(STACK)" $(if $(DRY_RUN),--dry-run) "$(DIR)"; \
+	else \
+		$(PY) -m local.publish_site "$(DIR)"; \
+	fi

@@ -322,7 +322,7 @@ def test_the_key_publisher_runs_on_every_deploy_that_changes_the_store_or_site_k
     assert function["CodeUri"] == "functions/sitekeys/"
     requirements = (ROOT / "functions" / "sitekeys" / "requirements.txt").read_text().split()
     assert any(r.startswith("awscrt==") for r in requirements) and any(r.startswith("crhelper==") for r in requirements)
-    assert "build-SiteKeysFunction:" in (ROOT / "functions" / "Makefile").read_text()
+    # functions/Makefile installs them; tests/infrastructure/test_build.py checks what `sam build` shipped
 
 
 @pytest.mark.parametrize("path", ["template.yaml"])
