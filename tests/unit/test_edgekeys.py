@@ -165,3 +165,20 @@ def test_the_keyvaluestore_client_signs_with_sigv4a():
     pinned = crt.split(";")[0].replace(" ", "").replace("(", "").replace(")", "")
     requirements = Path(__file__).parents[2] / "functions" / "sitekeys" / "requirements.txt"
     assert pinned in requirements.read_text().split()
+
+
+def test_the_keyvaluestore_limits_are_enforced_on_every_call_and_the_site_keys_are_far_within():
+    """tests/aws_limits.py refuses what the KeyValueStore would (a value over 1 KB, a key over 512 bytes), as
+    for every AWS call the tests make; a site key entry is a few dozen characters."""
+    import aws_limits
+
+    client = boto3.client(
+        "cloudfront-keyvaluestore", region_name="us-east-1", config=Config(signature_version=UNSIGNED)
+    )
+    model = client.meta.service_model.operation_model("UpdateKeys")
+    too_big = {"KvsARN": ARN, "IfMatch": "E", "Puts": [{"Key": "k" * 513, "Value": "v" * 1025}]}
+    assert len(aws_limits.problems(model, too_big)) == 2
+    with patch.object(keyring, "token_keys", lambda: [CURRENT]):
+        (kid, value), *_ = sitecookie.site_keys()
+    fits = {"KvsARN": ARN, "IfMatch": "E", "Puts": [{"Key": f"{sitecookie.KEY_PREFIX}{kid}", "Value": value}]}
+    assert aws_limits.problems(model, fits) == []
