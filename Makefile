@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 PORT ?= 3000
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint validate build pytest browser screenshots test-engine invoke clean preview-mail admin
+.PHONY: run test lint validate build pytest browser screenshots test-engine invoke clean preview-mail admin publish-site
 
 $(VENV)/.installed: requirements-dev.txt layers/magiclink/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,8 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-# sam validate takes no parameter values: the template is linted as it is, then with SnapStart's default flipped.
+# sam validate takes no parameter values: the template is linted as it is, then with SnapStart's default flipped,
+# then with SiteProtection's (the private site), and that with a domain of its own.
 validate: $(SAM_VENV)/.installed
 	$(SAM) validate --lint
 	mkdir -p .aws-sam/snapstart-on
@@ -40,6 +41,16 @@ validate: $(SAM_VENV)/.installed
 		> .aws-sam/snapstart-on/template.yaml
 	! cmp -s template.yaml .aws-sam/snapstart-on/template.yaml
 	$(SAM) validate --lint -t .aws-sam/snapstart-on/template.yaml
+	mkdir -p .aws-sam/site-on .aws-sam/site-domain
+	sed '/^  SiteProtection:$$/,/^    Default:/ s/^    Default: "false"$$/    Default: "true"/' template.yaml \
+		> .aws-sam/site-on/template.yaml
+	! cmp -s template.yaml .aws-sam/site-on/template.yaml
+	$(SAM) validate --lint -t .aws-sam/site-on/template.yaml
+	sed -e '/^  SiteDomainName:$$/,/^    Default:/ s/^    Default: ""$$/    Default: docs.example.com/' \
+		-e '/^  SiteCertificateArn:$$/,/^    Default:/ s|^    Default: ""$$|    Default: arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000|' \
+		.aws-sam/site-on/template.yaml > .aws-sam/site-domain/template.yaml
+	! cmp -s .aws-sam/site-on/template.yaml .aws-sam/site-domain/template.yaml
+	$(SAM) validate --lint -t .aws-sam/site-domain/template.yaml
 
 # The layer's and functions' Makefiles run in scratch copies, where pyenv's python3.13 shim does not resolve:
 # hand them the interpreter itself.
@@ -93,3 +104,15 @@ screenshots: $(VENV)/.installed browser
 # Invite a console admin on the running local stack: make admin EMAIL=you@example.com
 admin: $(VENV)/.installed
 	PORT=$(PORT) $(PY) -m local.admin $(EMAIL)
+
+# A static site into the private site (SiteProtection, docs/private-site.md): make publish-site DIR=./my-docs
+# With STACK=<stack name>, the deployed stack's bucket (then its CloudFront cache invalidated), through the AWS CLI
+# and its configured credentials (scripts/publish_site.py; DRY_RUN=1 prints the commands); without, the local
+# stack's (local/publish_site.py).
+publish-site: $(VENV)/.installed
+	@test -n "$(DIR)" || { echo "usage: make publish-site DIR=<site directory> [STACK=<deployed stack>]"; exit 2; }
+	@if [ -n "$(STACK)" ]; then \
+		$(PY) -m scripts.publish_site --stack "$(STACK)" $(if $(DRY_RUN),--dry-run) "$(DIR)"; \
+	else \
+		$(PY) -m local.publish_site "$(DIR)"; \
+	fi

@@ -52,6 +52,11 @@ SES_LINE_MAX_CHARS = 1000
 # SSM PutParameter: a standard parameter's value at most 4 KB, an advanced one's 8 KB
 # (https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-advanced-parameters.html).
 SSM_VALUE_MAX_CHARS = {"Standard": 4 * KB, "Advanced": 8 * KB}
+# CloudFront KeyValueStore: a key at most 512 bytes, a value at most 1 KB (https://docs.aws.amazon.com/
+# AmazonCloudFront/latest/DeveloperGuide/cloudfront-limits.html#limits-keyvaluestore); the service model allows
+# longer keys.
+KVS_KEY_MAX_BYTES = 512
+KVS_VALUE_MAX_BYTES = 1 * KB
 # Beyond these: botocore's service models carry AWS's documented maximum lengths (`max`), such as KMS Sign's
 # Message of at most 4,096 bytes (API_Sign above), TransactWriteItems' 100 actions and Secrets Manager's
 # SecretString of at most 65,536 bytes (https://docs.aws.amazon.com/secretsmanager/latest/apireference/
@@ -226,7 +231,17 @@ def ssm_problems(operation: str, params: dict) -> Iterator[str]:
             yield f"Value: {len(params['Value'])} characters, over {limit} for its tier"
 
 
+def keyvaluestore_problems(operation: str, params: dict) -> Iterator[str]:
+    entries = params.get("Puts", []) if operation == "UpdateKeys" else [params] if operation == "PutKey" else []
+    for entry in entries:
+        if len(entry["Key"].encode()) > KVS_KEY_MAX_BYTES:
+            yield f"Key: over the KeyValueStore's {KVS_KEY_MAX_BYTES} bytes"
+        if len(entry["Value"].encode()) > KVS_VALUE_MAX_BYTES:
+            yield f"Value of {entry['Key']}: over the KeyValueStore's {KVS_VALUE_MAX_BYTES} bytes"
+
+
 _SERVICES: dict[str, Callable[[str, dict], Iterator[str]]] = {
+    "cloudfront-keyvaluestore": keyvaluestore_problems,
     "dynamodb": dynamodb_problems,
     "kms": kms_problems,
     "sesv2": sesv2_problems,

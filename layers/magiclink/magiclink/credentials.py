@@ -66,3 +66,8 @@ def token_keys() -> list[bytes]:
     """
     secret = _secret(get_settings().token_key_secret_id)
     return [secret["key"].encode(), *(k.encode() for k in secret.get("previous_keys", []))]
+
+
+def forget() -> None:
+    """Read the secrets afresh next time: the site keys' publisher (edgekeys) runs just after a rotation."""
+    _provider().clear_cache()
