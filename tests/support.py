@@ -191,6 +191,7 @@ def reset_caches() -> None:
 
     settings.get_settings.cache_clear()
     credentials._provider.cache_clear()
+    credentials._ssm.cache_clear()
     store.dynamo.client.cache_clear()
     store.dynamo.idempotency_store.cache_clear()
     mailer._client.cache_clear()

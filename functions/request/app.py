@@ -34,22 +34,23 @@ def _form() -> dict[str, str]:
 
 
 @app.get("/access", include_in_schema=False)
-def access_form():
-    return http.html_page(pages.render("access", email="", message_html="", error=False))
+def access_form(next_path: Annotated[str, Query(alias="next", max_length=8192)] = ""):
+    return http.html_page(pages.render("access", email="", message_html="", error=False, next=next_path))
 
 
 @app.post("/access", include_in_schema=False)
 def access_submit():
-    email = _form().get("email", "")
+    form = _form()
+    email, next_path = form.get("email", ""), form.get("next", "")
     status, headers = 200, {}
     try:
-        outcome = selfservice.request_link(RequestLinkRequest(email=email), source_ip=_source_ip())
+        outcome = selfservice.request_link(RequestLinkRequest(email=email), source_ip=_source_ip(), next_path=next_path)
         message = pages.trusted(outcome.message_html)
     except ValidationError:
         message, status = "That doesn't look like an email address.", 400
     except errors.TooManyRequests as refused:
         message, status, headers = "You asked very recently. Wait a while, then try again.", 429, refused.headers
-    page = pages.render("access", email=email, message_html=message, error=status != 200)
+    page = pages.render("access", email=email, message_html=message, error=status != 200, next=next_path)
     return http.html_page(page, status, headers=headers)
 
 
