@@ -7,9 +7,10 @@ SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
 PY := $(VENV)/bin/python
 PORT ?= 3000
+SITE_PORT ?= 3001
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint validate build pytest browser screenshots test-engine invoke clean preview-mail admin
+.PHONY: run test lint validate build pytest browser screenshots test-engine invoke clean preview-mail admin publish-site
 
 $(VENV)/.installed: requirements-dev.txt layers/magiclink/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +25,7 @@ $(SAM_VENV)/.installed: requirements-sam.txt
 	touch $@
 
 run: $(VENV)/.installed
-	PORT=$(PORT) $(PY) -m local.server
+	PORT=$(PORT) SITE_PORT=$(SITE_PORT) $(PY) -m local.server
 
 test: lint validate build pytest test-engine
 
@@ -93,3 +94,13 @@ screenshots: $(VENV)/.installed browser
 # Invite a console admin on the running local stack: make admin EMAIL=you@example.com
 admin: $(VENV)/.installed
 	PORT=$(PORT) $(PY) -m local.admin $(EMAIL)
+
+# A folder becomes the private site: make publish-site DIR=./my-docs uploads it to the running local stack's
+# bucket (make run, same PORT); with STACK=<stack name>, to a deployed stack's site bucket.
+publish-site: $(VENV)/.installed
+	@test -n "$(DIR)" || { echo "usage: make publish-site DIR=./my-docs [STACK=<stack name>]"; exit 2; }
+	@if [ -z "$(STACK)" ]; then \
+		PORT=$(PORT) SITE_PORT=$(SITE_PORT) $(PY) -m local.publish_site $(DIR); \
+	else \
+		echo "publishing to a deployed stack (STACK=$(STACK)) is not in this branch yet"; exit 2; \
+	fi

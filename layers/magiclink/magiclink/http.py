@@ -251,7 +251,13 @@ def see_other(location: str, cookies: Sequence[SetCookie] = ()) -> Response:
         body="",
         cookies=[
             Cookie(
-                c.name, c.value, path=c.path, secure=c.secure, http_only=True, max_age=c.max_age, same_site=SameSite.LAX
+                c.name,
+                c.value,
+                path=c.path,
+                secure=c.secure,
+                http_only=True,
+                max_age=c.max_age,
+                same_site=SameSite.LAX_MODE,
             )
             for c in cookies
         ],
