@@ -69,8 +69,11 @@ class LocalStack:
             stack.function_environment(self.template, self.base_url, self.env_overrides, site_url=self.site_url)
         )
         stack.provision(self.template)
+        for layer in self.template.layer_dirs():  # the site's keys and the clock are the layer's (magiclink)
+            if str(layer) not in sys.path:
+                sys.path.insert(0, str(layer))
         if self.clock:
-            self.clock.install(self.template)
+            self.clock.install()
         if self.site:
             self.site.start()
 
@@ -100,10 +103,7 @@ class LocalClock:
         with open(self.path, "w") as file:
             file.write(str(int(self.offset * 1000)))
 
-    def install(self, template: Template) -> None:
-        for layer in template.layer_dirs():
-            if str(layer) not in sys.path:
-                sys.path.insert(0, str(layer))
+    def install(self) -> None:
         from magiclink import clock
 
         real_ms = clock.now_ms
