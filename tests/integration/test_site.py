@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import signal
+import time
+from pathlib import Path
 from urllib.parse import quote, urlencode, urlsplit
 
 import boto3
@@ -261,3 +265,15 @@ def test_a_cookie_from_before_a_token_key_rotation_still_opens_pages_until_the_k
     status, headers, _ = browser.get("/guide/")
     assert status == 302 and headers["Location"].startswith("/access?")
     client.put_secret_value(SecretId=name, SecretString=json.dumps(old))
+
+
+def test_health_is_200_only_while_the_site_is_served_and_a_dead_gate_is_restarted(site):
+    pid = site.process.pid
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    (gate,) = [int(c) for c in children if b"harness.mjs" in Path(f"/proc/{c}/cmdline").read_bytes()]
+    os.kill(gate, signal.SIGKILL)
+    time.sleep(0.5)  # the server notices when it polls the process
+
+    assert request("GET", f"{site.base}/_local/health", auth=False)[0] == 503
+    assert Browser(site.site).get("/guide/")[0] == 302  # the next request starts a new gate
+    assert request("GET", f"{site.base}/_local/health", auth=False)[0] == 200
