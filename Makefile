@@ -33,7 +33,8 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-# sam validate takes no parameter values: the template is linted as it is, then with SnapStart's default flipped.
+# sam validate takes no parameter values: the template is linted as it is, then with SnapStart's default flipped,
+# then with SiteProtection's (the private site), and that with a domain of its own.
 validate: $(SAM_VENV)/.installed
 	$(SAM) validate --lint
 	mkdir -p .aws-sam/snapstart-on
@@ -41,6 +42,16 @@ validate: $(SAM_VENV)/.installed
 		> .aws-sam/snapstart-on/template.yaml
 	! cmp -s template.yaml .aws-sam/snapstart-on/template.yaml
 	$(SAM) validate --lint -t .aws-sam/snapstart-on/template.yaml
+	mkdir -p .aws-sam/site-on .aws-sam/site-domain
+	sed '/^  SiteProtection:$$/,/^    Default:/ s/^    Default: "false"$$/    Default: "true"/' template.yaml \
+		> .aws-sam/site-on/template.yaml
+	! cmp -s template.yaml .aws-sam/site-on/template.yaml
+	$(SAM) validate --lint -t .aws-sam/site-on/template.yaml
+	sed -e '/^  SiteDomainName:$$/,/^    Default:/ s/^    Default: ""$$/    Default: docs.example.com/' \
+		-e '/^  SiteCertificateArn:$$/,/^    Default:/ s|^    Default: ""$$|    Default: arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000|' \
+		.aws-sam/site-on/template.yaml > .aws-sam/site-domain/template.yaml
+	! cmp -s .aws-sam/site-on/template.yaml .aws-sam/site-domain/template.yaml
+	$(SAM) validate --lint -t .aws-sam/site-domain/template.yaml
 
 # The layer's and functions' Makefiles run in scratch copies, where pyenv's python3.13 shim does not resolve:
 # hand them the interpreter itself.
@@ -95,12 +106,14 @@ screenshots: $(VENV)/.installed browser
 admin: $(VENV)/.installed
 	PORT=$(PORT) $(PY) -m local.admin $(EMAIL)
 
-# A folder becomes the private site: make publish-site DIR=./my-docs uploads it to the running local stack's
-# bucket (make run, same PORT); with STACK=<stack name>, to a deployed stack's site bucket.
+# A static site into the private site (SiteProtection, docs/private-site.md): make publish-site DIR=./my-docs
+# With STACK=<stack name>, the deployed stack's bucket (then its CloudFront cache invalidated), through the AWS CLI
+# and its configured credentials (scripts/publish_site.py; DRY_RUN=1 prints the commands); without, the local
+# stack's (local/publish_site.py).
 publish-site: $(VENV)/.installed
-	@test -n "$(DIR)" || { echo "usage: make publish-site DIR=./my-docs [STACK=<stack name>]"; exit 2; }
-	@if [ -z "$(STACK)" ]; then \
-		PORT=$(PORT) SITE_PORT=$(SITE_PORT) $(PY) -m local.publish_site $(DIR); \
+	@test -n "$(DIR)" || { echo "usage: make publish-site DIR=<site directory> [STACK=<deployed stack>]"; exit 2; }
+	@if [ -n "$(STACK)" ]; then \
+		$(PY) -m scripts.publish_site --stack "$(STACK)" $(if $(DRY_RUN),--dry-run) "$(DIR)"; \
 	else \
-		echo "publishing to a deployed stack (STACK=$(STACK)) is not in this branch yet"; exit 2; \
+		PORT=$(PORT) SITE_PORT=$(SITE_PORT) $(PY) -m local.publish_site "$(DIR)"; \
 	fi

@@ -26,6 +26,7 @@ function redirect(path, next) {
 
 // Where to come back to: the request's own path and query, and only ever a path of this site. A path
 // that could read as another host (//evil.com, /\evil, or either percent-encoded) becomes "/".
+// Query values arrive as the viewer sent them, still percent-encoded, so they are joined back as they are.
 function nextOf(request) {
   const parts = [];
   const qs = request.querystring || {};

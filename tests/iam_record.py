@@ -131,12 +131,24 @@ def _refs(template: Template) -> dict[str, str]:
     )
 
 
+def exists(template: Template, logical_id: str) -> bool:
+    """Whether the resource is deployed with the template's defaults (its Condition, if any, holds)."""
+    name = template.resources[logical_id].get("Condition")
+    conditions = template.doc.get("Conditions", {})
+    return name is None or condition(conditions[name], _refs(template), conditions)
+
+
 def statements(template: Template, function: str) -> list[dict]:
     """The function's policy statements, inline and from the managed policies it attaches, those whose
     condition holds."""
     refs, conditions = _refs(template), template.doc.get("Conditions", {})
     found = []
     for policy in template.resources[function]["Properties"].get("Policies", []):
+        if "Fn::If" in policy:  # a managed policy attached only under a condition
+            name, if_true, if_false = policy["Fn::If"]
+            policy = if_true if condition(conditions[name], refs, conditions) else if_false
+            if policy == {"Ref": "AWS::NoValue"}:
+                continue
         if "Ref" in policy:
             policy = template.resources[policy["Ref"]]["Properties"]["PolicyDocument"]
         for statement in policy["Statement"]:

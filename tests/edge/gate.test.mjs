@@ -2,6 +2,8 @@
 // lets through, where it sends everyone else, and that it stays inside CloudFront Functions' limits.
 // Cookies are made here with node's crypto by sitecookie.py's formula; tests/infrastructure/test_site_gate.py
 // checks one made by sitecookie.py itself.
+// No deny-list test: there is none by design. A cookie lives at most 55 s and /_site/refresh checks the session
+// in DynamoDB, so a revoked reader is out within 60 s (docs/private-site.md).
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { readFileSync } from 'node:fs';

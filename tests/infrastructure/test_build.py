@@ -61,3 +61,20 @@ def test_the_layers_compiled_extensions_are_for_arm64():
     for extension in extensions:
         header = extension.read_bytes()[:20]
         assert header[:4] == b"\x7fELF" and int.from_bytes(header[18:20], "little") == EM_AARCH64, extension.name
+
+
+def test_a_functions_own_requirements_ship_with_it_for_arm64():
+    """crhelper for the custom resources (FirstAdmin, SiteKeys), and awscrt, which botocore signs the private
+    site's KeyValueStore calls (SigV4A) with, compiled for arm64."""
+    for logical_id, fn in Template().functions().items():
+        requirements = fn.code_uri / "requirements.txt"
+        if not requirements.is_file():
+            continue
+        names = [line.split("==")[0] for line in requirements.read_text().splitlines() if "==" in line]
+        for name in names:
+            assert list(_built(logical_id).glob(f"{name}-*.dist-info")), f"{logical_id} lacks {name}"
+    extensions = sorted(_built("SiteKeysFunction").rglob("*.so"))
+    assert extensions, "awscrt is compiled"
+    for extension in extensions:
+        header = extension.read_bytes()[:20]
+        assert header[:4] == b"\x7fELF" and int.from_bytes(header[18:20], "little") == EM_AARCH64, extension.name

@@ -10,7 +10,7 @@ import pytest
 from local.cfn import Template
 
 TEMPLATE = Template()
-NOT_BEHIND_THE_API = {"BootstrapFunction", "MailEventsFunction", "CleanupFunction"}
+NOT_BEHIND_THE_API = {"BootstrapFunction", "MailEventsFunction", "CleanupFunction", "SiteKeysFunction"}
 
 
 def _resolve(node: Any, conditions: dict[str, bool]) -> Any:

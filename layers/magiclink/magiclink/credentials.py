@@ -83,3 +83,8 @@ def site_url() -> str:
     if settings.site_url or not settings.site_url_parameter:
         return settings.site_url
     return str(_ssm().get(settings.site_url_parameter, max_age=settings.secrets_max_age) or "")
+
+
+def forget() -> None:
+    """Read the secrets afresh next time: the site keys' publisher (edgekeys) runs just after a rotation."""
+    _provider().clear_cache()
