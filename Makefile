@@ -7,6 +7,7 @@ SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
 PY := $(VENV)/bin/python
 PORT ?= 3000
+SITE_PORT ?= 3001
 export SAM_CLI_TELEMETRY := 0
 
 .PHONY: run test lint validate build pytest browser screenshots test-engine invoke clean preview-mail admin publish-site
@@ -24,7 +25,7 @@ $(SAM_VENV)/.installed: requirements-sam.txt
 	touch $@
 
 run: $(VENV)/.installed
-	PORT=$(PORT) $(PY) -m local.server
+	PORT=$(PORT) SITE_PORT=$(SITE_PORT) $(PY) -m local.server
 
 test: lint validate build pytest test-engine
 
@@ -114,5 +115,5 @@ publish-site: $(VENV)/.installed
 	@if [ -n "$(STACK)" ]; then \
 		$(PY) -m scripts.publish_site --stack "$(STACK)" $(if $(DRY_RUN),--dry-run) "$(DIR)"; \
 	else \
-		$(PY) -m local.publish_site "$(DIR)"; \
+		PORT=$(PORT) SITE_PORT=$(SITE_PORT) $(PY) -m local.publish_site "$(DIR)"; \
 	fi

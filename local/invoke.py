@@ -43,7 +43,8 @@ def main(argv: list[str]) -> int:
     local = None
     if endpoint:
         os.environ.update(stack.aws_environment(endpoint))
-        os.environ.update(stack.function_environment(template, base_url))
+        site_url = f"http://127.0.0.1:{os.environ.get('SITE_PORT', '3001')}"
+        os.environ.update(stack.function_environment(template, base_url, site_url=site_url))
         print(f"Using the running local stack's backend at {base_url}", file=sys.stderr)
     else:
         from .server import LocalStack

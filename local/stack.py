@@ -87,8 +87,11 @@ def parameter_overrides(template: Template) -> dict[str, str]:
     return overrides
 
 
-def function_environment(template: Template, base_url: str, overrides: dict[str, str] | None = None) -> dict:
-    """The functions' environment variables, as the template sets them, resolved for the local stack.
+def function_environment(
+    template: Template, base_url: str, overrides: dict[str, str] | None = None, *, site_url: str | None = None
+) -> dict:
+    """The functions' environment variables, as the template sets them, resolved for the local stack, with
+    SITE_URL (and the site's root on the allow-list) when the local stack serves the private site.
 
     All functions share one process here, so the template must not give two functions different
     values for one variable; that is checked rather than silently merged.
@@ -97,7 +100,7 @@ def function_environment(template: Template, base_url: str, overrides: dict[str,
     parameters = template.parameters | parameter_overrides(template)
     parameters |= {  # what the local stack sets itself, whatever the overrides say
         "ProjectId": project_id,
-        "RedirectUrls": f"{base_url}/_local/callback",
+        "RedirectUrls": ",".join([f"{base_url}/_local/callback", *([f"{site_url}/"] if site_url else [])]),
         "SesConfigurationSet": "",
         "PublicBaseUrl": base_url,
     }
@@ -111,6 +114,8 @@ def function_environment(template: Template, base_url: str, overrides: dict[str,
                 resolved = resolve(value, refs, template.doc.get("Conditions", {}))
             if merged.setdefault(key, resolved) != resolved:
                 raise ValueError(f"{key} differs between functions; the local stack runs them in one process")
+    if site_url:
+        merged["SITE_URL"] = site_url
     return merged
 
 

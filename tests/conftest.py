@@ -110,6 +110,14 @@ def server():
     stack.stop()
 
 
+@pytest.fixture(scope="module")
+def site_server():
+    """`make run`'s server with its private site, whose clock the tests may move (POST /_local/clock)."""
+    stack = LocalServer.start({"MAGICLINK_LOCAL_CLOCK": "1"})
+    yield stack
+    stack.stop()
+
+
 @pytest.fixture(scope="session")
 def functions():
     return Containers(TEMPLATE)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
@@ -22,6 +22,7 @@ class Reply:
     status: int
     body: Any  # the decoded JSON, or the text of an HTML page
     headers: dict
+    cookies: list[str] = field(default_factory=list)  # the v2 payload's Set-Cookie values
 
 
 def event(
@@ -62,7 +63,7 @@ class Api:
         headers = response.get("headers") or {}
         text = response.get("body") or ""
         body = json.loads(text) if headers.get("Content-Type", "").startswith("application/json") else text
-        return Reply(response["statusCode"], body, headers)
+        return Reply(response["statusCode"], body, headers, response.get("cookies") or [])
 
     def send(self, name: str, body: object = None, **kwargs) -> Reply:
         return self.deliver(event(name, body, **kwargs))
@@ -130,15 +131,17 @@ def request(method: str, url: str, body: object = None, auth: bool = True) -> tu
 
 
 class LocalServer:
-    """`make run`'s server (python -m local.server) as a separate process on a free port.
+    """`make run`'s server (python -m local.server) as a separate process on a free port, and its private
+    site's distribution on another (`site`).
 
     Its output goes to a file, not a pipe: a pipe nobody reads fills up and stops the server mid-request.
     """
 
-    def __init__(self, base: str, process, log):
+    def __init__(self, base: str, process, log, site: str = ""):
         self.base = base
         self.process = process
         self.log = log
+        self.site = site
 
     @classmethod
     def start(cls, env: dict[str, str] | None = None) -> LocalServer:
@@ -151,18 +154,18 @@ class LocalServer:
 
         from local.server import free_port
 
-        port = free_port()
+        port, site_port = free_port(), free_port()
         clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MAGICLINK_"))}
         log = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed by stop()
         process = subprocess.Popen(
             [sys.executable, "-m", "local.server"],
             cwd=ROOT,
-            env=clean | (env or {}) | {"PORT": str(port)},
+            env=clean | (env or {}) | {"PORT": str(port), "SITE_PORT": str(site_port)},
             stdout=log,
             stderr=subprocess.STDOUT,
             text=True,
         )
-        server = cls(f"http://127.0.0.1:{port}", process, log)
+        server = cls(f"http://127.0.0.1:{port}", process, log, f"http://127.0.0.1:{site_port}")
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -191,6 +194,7 @@ def reset_caches() -> None:
 
     settings.get_settings.cache_clear()
     credentials._provider.cache_clear()
+    credentials._ssm.cache_clear()
     store.dynamo.client.cache_clear()
     store.dynamo.idempotency_store.cache_clear()
     mailer._client.cache_clear()

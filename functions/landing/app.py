@@ -44,7 +44,8 @@ def proceed():
         target = landing.proceed(token, ip_address=request.source_ip, user_agent=request.user_agent or "")
     except (errors.UnableToAuthMagicLink, errors.MagicLinkNotFound):
         return _page(landing.Link(None, False), "", 410)
-    return Response(status_code=303, headers={"Location": target, "Cache-Control": "no-store"}, body="")
+    site = target if not isinstance(target, str) else None  # a link to the private site: its cookies too
+    return http.see_other(site.location, site.cookies) if site else http.see_other(target)
 
 
 lambda_handler = http.lambda_entry(

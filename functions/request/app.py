@@ -4,7 +4,6 @@ import re
 from typing import Annotated
 from urllib.parse import parse_qs
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import ValidationError
 
@@ -35,8 +34,9 @@ def _form() -> dict[str, str]:
 
 
 @app.get("/access", include_in_schema=False)
-def access_form():
-    return http.html_page(pages.render("access", email="", message_html="", error=False, code_step=False))
+def access_form(next_path: Annotated[str, Query(alias="next", max_length=8192)] = ""):
+    page = pages.render("access", email="", message_html="", error=False, next=next_path, code_step=False)
+    return http.html_page(page)
 
 
 @app.post("/access", include_in_schema=False)
@@ -44,10 +44,10 @@ def access_submit():
     form = _form()
     if "code" in form:
         return _code_step(form.get("code", ""))
-    email = form.get("email", "")
+    email, next_path = form.get("email", ""), form.get("next", "")
     status, headers, cookies = 200, {}, []
     try:
-        outcome = selfservice.request_link(RequestLinkRequest(email=email), source_ip=_source_ip())
+        outcome = selfservice.request_link(RequestLinkRequest(email=email), source_ip=_source_ip(), next_path=next_path)
         message = pages.trusted(outcome.message_html)
         if outcome.code_ticket:  # the page now asks for the code, this browser holding the ticket for it
             cookies = [codes.ticket_cookie(outcome.code_ticket, "/access")]
@@ -55,7 +55,9 @@ def access_submit():
         message, status = "That doesn't look like an email address.", 400
     except errors.TooManyRequests as refused:
         message, status, headers = "You asked very recently. Wait a while, then try again.", 429, refused.headers
-    page = pages.render("access", email=email, message_html=message, error=status != 200, code_step=bool(cookies))
+    page = pages.render(
+        "access", email=email, message_html=message, error=status != 200, next=next_path, code_step=bool(cookies)
+    )
     return http.html_page(page, status, headers=headers, cookies=cookies)
 
 
@@ -64,21 +66,21 @@ def _code_step(code: str):
     if not http.same_origin(app.current_event.headers):  # login CSRF: another site posting its own code
         return http.html_page(pages.render("cross_site"), 403)
     request = app.current_event.request_context.http
-    ticket = http.cookie(app.current_event, codes.TICKET_COOKIE) or ""
+    ticket = http.cookie(app.current_event.raw_event, codes.TICKET_COOKIE) or ""
     status, headers = 400, {}
     try:
-        target = landing.proceed_with_code(
+        done = landing.proceed_with_code(
             code, ticket, ip_address=request.source_ip, user_agent=request.user_agent or ""
-        )
-        cleared = [codes.ticket_cookie("", "/access")]
-        return Response(
-            status_code=303, headers={"Location": target, "Cache-Control": "no-store"}, body="", cookies=cleared
         )
     except errors.OtpCodeNotFound:
         message = "That code didn't work: it is wrong, expired or already used. Check it, or ask for a new link."
     except errors.TooManyRequests as refused:
         message, status, headers = "Too many tries. Wait a while, then ask for a new link.", 429, refused.headers
-    page = pages.render("access", email="", message_html=message, error=True, code_step=bool(ticket))
+    else:
+        response = http.see_other(done) if isinstance(done, str) else http.see_other(done.location, done.cookies)
+        response.cookies.append(codes.ticket_cookie("", "/access"))
+        return response
+    page = pages.render("access", email="", message_html=message, error=True, next="", code_step=bool(ticket))
     return http.html_page(page, status, headers=headers)
 
 

@@ -1,4 +1,5 @@
-"""Project credentials and the token key, from Secrets Manager through powertools parameters (cached)."""
+"""Project credentials and the token key, from Secrets Manager through powertools parameters (cached), and the
+private site's URL where an SSM parameter holds it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from functools import cache
 
-from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from aws_lambda_powertools.utilities.parameters import SecretsProvider, SSMProvider
 from botocore.config import Config
 
 from .settings import get_settings
@@ -66,6 +67,22 @@ def token_keys() -> list[bytes]:
     """
     secret = _secret(get_settings().token_key_secret_id)
     return [secret["key"].encode(), *(k.encode() for k in secret.get("previous_keys", []))]
+
+
+@cache
+def _ssm() -> SSMProvider:
+    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=3)
+    return SSMProvider(boto3_client=sibling_client("ssm", config))
+
+
+def site_url() -> str:
+    """The private site's root URL, or "" when the deployment has none: SITE_URL, else the SSM parameter
+    SITE_URL_PARAMETER names (the distribution's domain, which the functions cannot be given by Ref without a
+    cycle), read only when set and cached as the secrets are."""
+    settings = get_settings()
+    if settings.site_url or not settings.site_url_parameter:
+        return settings.site_url
+    return str(_ssm().get(settings.site_url_parameter, max_age=settings.secrets_max_age) or "")
 
 
 def forget() -> None:

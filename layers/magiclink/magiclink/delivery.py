@@ -32,7 +32,7 @@ def deliver(
     once no function could still be running it. Either way a re-link or a retried invite sends a new one.
     """
     logger.append_keys(user_id=reader.user_id, grant_id=reader.grant_id)
-    url = links.landing_url(token)
+    url = links.landing_url(token, reader.link_url)
     if delivery != "email":
         return url
     try:

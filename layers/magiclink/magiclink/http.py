@@ -6,8 +6,8 @@ import base64
 import binascii
 import json
 import math
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 from aws_lambda_powertools.event_handler.api_gateway import APIGatewayHttpResolver, Response
@@ -17,7 +17,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 
 from . import errors
-from .credentials import project_credentials
+from .credentials import project_credentials, site_url
 from .models.fields import normalize_email
 from .models.responses import ErrorResponse
 from .observability import logger, metrics, traced
@@ -172,11 +172,21 @@ def email_param(value: str) -> str:
         raise errors.InvalidEmail(f"email: {exc}") from None
 
 
-def own_origin() -> str:
-    """The service's origin as a browser serialises it (scheme://host[:port], the default port left out)."""
-    url = urlsplit(get_settings().public_base_url)
+def _origin_of(base_url: str) -> str:
+    url = urlsplit(base_url)
     port = f":{url.port}" if url.port and url.port != {"http": 80, "https": 443}.get(url.scheme) else ""
     return f"{url.scheme}://{url.hostname}{port}"
+
+
+def own_origin() -> str:
+    """The service's origin as a browser serialises it (scheme://host[:port], the default port left out)."""
+    return _origin_of(get_settings().public_base_url)
+
+
+def own_origins() -> set[str]:
+    """The service's origin, and the private site's, whose /v1/*, /access and /_site/* are the service's too."""
+    site = site_url()
+    return {own_origin(), _origin_of(site)} if site else {own_origin()}
 
 
 def same_origin(headers: Mapping[str, str]) -> bool:
@@ -189,19 +199,20 @@ def same_origin(headers: Mapping[str, str]) -> bool:
     site, origin = headers.get("sec-fetch-site"), headers.get("origin")
     if site is not None and site.lower() not in ("same-origin", "none"):
         return False
-    return origin is None or origin.lower() == own_origin() or (origin == "null" and site is not None)
+    return origin is None or origin.lower() in own_origins() or (origin == "null" and site is not None)
+
+
+class SetCookie(Protocol):
+    """A cookie to set: what site.Cookie holds (http.py imports no logic module)."""
+
+    name: str
+    value: str
+    path: str
+    max_age: int
+    secure: bool
 
 
 PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-
-
-def cookie(event: Any, name: str) -> str | None:
-    """A request cookie's value (an API Gateway v2 event's `cookies`), or None."""
-    for pair in event.cookies or []:
-        key, _, value = pair.strip().partition("=")
-        if key == name:
-            return value
-    return None
 
 
 def html_page(
@@ -227,6 +238,39 @@ def html_page(
         }
         | (headers or {}),
     )
+
+
+def see_other(location: str, cookies: Sequence[SetCookie] = ()) -> Response:
+    """A 303 to `location`, setting or clearing `cookies` (site.Cookie: HttpOnly, SameSite=Lax): the HTTP API's
+    v2 payload carries them in its `cookies` list."""
+    from aws_lambda_powertools.shared.cookies import Cookie, SameSite
+
+    return Response(
+        status_code=303,
+        headers={"Location": location, "Cache-Control": "no-store"},
+        body="",
+        cookies=[
+            Cookie(
+                c.name,
+                c.value,
+                path=c.path,
+                secure=c.secure,
+                http_only=True,
+                max_age=c.max_age,
+                same_site=SameSite.LAX_MODE,
+            )
+            for c in cookies
+        ],
+    )
+
+
+def cookie(event: dict, name: str) -> str | None:
+    """The value of the request's cookie `name` (the HTTP API's v2 payload lists them in `cookies`)."""
+    for pair in event.get("cookies") or []:
+        key, sep, value = pair.partition("=")
+        if sep and key.strip() == name:
+            return value.strip()
+    return None
 
 
 def _header(event: dict, name: str) -> str | None:

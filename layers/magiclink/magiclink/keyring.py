@@ -61,7 +61,7 @@ def keyed_hash(key: bytes, message: bytes) -> str:
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
-def derived_keys(purpose: str) -> list[bytes]:
-    """A 32-byte key for `purpose` derived from each accepted token key, current first."""
-    signer = _signer(purpose)
-    return [signer.derive_key(key) for key in token_keys()]
+def derived_keys(purpose: str, keys: list[bytes] | None = None) -> list[bytes]:
+    """A 32-byte key for `purpose` derived from each accepted token key (or each of `keys`), current first."""
+    signer = Signer([b"-"], salt=purpose, **_SIGNING)  # derive_key uses only the salt and the key it is given
+    return [signer.derive_key(key) for key in (token_keys() if keys is None else keys)]

@@ -1,22 +1,24 @@
 """The page an emailed link opens: GET and HEAD spend nothing (mail scanners follow links); the person's
 Continue button POSTs, and only then is the token used: authenticated here with a session (hosted mode,
 handed to the target in the URL fragment, which never reaches a server log) or forwarded to the app's
-`invite_magic_link_url` for its backend to authenticate (app mode, as Stytch does).
+`invite_magic_link_url` for its backend to authenticate (app mode, as Stytch does). A link to a page of the
+private site is authenticated with a site session, handed over as the site's cookies (site.sign_in).
 
 The code emailed beside the link finishes the same way on the page where the person asked for it
-(`proceed_with_code`): a session in hosted mode, or in app mode a fresh token for the app, in place of the
-link the code was sent with (code and link are one credential)."""
+(`proceed_with_code`): a session in hosted mode (or the site's cookies), or in app mode a fresh token for
+the app, in place of the link the code was sent with (code and link are one credential)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
-from . import authentication, clock, codes, limits, links, store, tokens
+from . import authentication, clock, codes, limits, links, site, store, tokens
 from .credentials import project_credentials, token_keys
 from .errors import MagicLinkNotFound, OtpCodeNotFound, UnableToAuthMagicLink
 from .models.items import Reader
 from .models.requests import AuthenticateRequest, OtpAuthenticateRequest
+from .settings import get_settings
 
 
 @dataclass(frozen=True)
@@ -36,27 +38,37 @@ def inspect(token: str) -> Link:
     return Link(reader, reader.link_usable(tokens.token_hashes(token_keys(), token), clock.now()))
 
 
-def proceed(token: str, *, ip_address: str, user_agent: str) -> str:
-    """The person pressed Continue: where to send them (303). Raises the refusal when the link is spent."""
+def proceed(token: str, *, ip_address: str, user_agent: str) -> str | site.SiteSignIn:
+    """The person pressed Continue: where to send them (303), with the site's cookies for a link to the
+    private site. Raises the refusal when the link is spent."""
     link = inspect(token)
     if link.reader is None:
         raise MagicLinkNotFound()
     reader = link.reader
+    attributes = {"ip_address": ip_address, "user_agent": user_agent[:1024]}
+    if links.on_site(reader.link_url):
+        done = authentication.authenticate(
+            AuthenticateRequest(token=token, attributes=attributes),
+            session_minutes=get_settings().site_session_minutes,
+            seen=reader,
+        )
+        return _site_sign_in(reader, done)
     if not reader.link_session_minutes:
         if not link.usable:
             raise UnableToAuthMagicLink()
         return links.with_token(reader.link_url or "", token)
     done = authentication.authenticate(
-        AuthenticateRequest(token=token, attributes={"ip_address": ip_address, "user_agent": user_agent[:1024]}),
+        AuthenticateRequest(token=token, attributes=attributes),
         session_minutes=reader.link_session_minutes,
         seen=reader,
     )
     return _hosted_target(reader, done)
 
 
-def proceed_with_code(code: str, ticket: str, *, ip_address: str, user_agent: str) -> str:
+def proceed_with_code(code: str, ticket: str, *, ip_address: str, user_agent: str) -> str | site.SiteSignIn:
     """A code typed on the page where its link was asked for (`ticket`: that browser's, naming the email):
-    where to send the person (303), as Continue would have for the link. Each try with a ticket counts
+    where to send the person (303), as Continue would have for the link (with the site's cookies for a link
+    to the private site). Each try with a ticket counts
     against the public code budgets first (TooManyRequests); any failure (wrong, expired, spent, out of
     tries, no valid ticket, an email with no link) is one answer, OtpCodeNotFound, that says nothing of
     whether the email has access."""
@@ -70,7 +82,8 @@ def proceed_with_code(code: str, ticket: str, *, ip_address: str, user_agent: st
     reader = store.reader.get_reader(user_id) if user_id else None
     if reader is None:
         raise OtpCodeNotFound()
-    if not reader.link_session_minutes:  # app mode: the app's backend authenticates a token, as for the link
+    on_site = links.on_site(reader.link_url)
+    if not (on_site or reader.link_session_minutes):  # app mode: the app's backend authenticates a token
         reader, token = authentication.exchange_code(reader.user_id, code, issued_since=since)
         return links.with_token(reader.link_url or "", token)
     attributes = {"ip_address": ip_address, "user_agent": user_agent[:1024]}
@@ -78,11 +91,17 @@ def proceed_with_code(code: str, ticket: str, *, ip_address: str, user_agent: st
         reader.user_id,
         code,
         OtpAuthenticateRequest(method_id=reader.email_id, code=code, attributes=attributes),
-        session_minutes=reader.link_session_minutes,
+        session_minutes=get_settings().site_session_minutes if on_site else reader.link_session_minutes,
         issued_since=since,
         seen=reader,
     )
-    return _hosted_target(reader, done)
+    return _site_sign_in(reader, done) if on_site else _hosted_target(reader, done)
+
+
+def _site_sign_in(reader: Reader, done: authentication.Authenticated) -> site.SiteSignIn:
+    """A link to the private site: its page, with the site's cookies for the session."""
+    target = urlsplit(reader.link_url or "")
+    return site.sign_in(done, target.path + (f"?{target.query}" if target.query else ""))
 
 
 def _hosted_target(reader: Reader, done: authentication.Authenticated) -> str:

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from . import clock, codes, grants, keyring, limits, mailer, store
+from . import clock, codes, grants, keyring, limits, mailer, site, store
 from .errors import EmailBounced, EmailNotFound, GrantNotActive, ServiceError, TooManyRequests
 from .models.mapping import access_request_view_of
 from .models.requests import InviteRequest, ReaderLinkRequest, RequestLinkRequest
@@ -94,12 +94,12 @@ def _stranger(email: str, now: int) -> str:
     return "access_requested"
 
 
-def _answer(request: RequestLinkRequest) -> Outcome:
+def _answer(request: RequestLinkRequest, target: str | None) -> Outcome:
     settings = get_settings()
     try:
         grants.send_link(
             request.email,
-            ReaderLinkRequest(locale=request.locale),
+            ReaderLinkRequest(locale=request.locale, magic_link_url=target),
             by="self-service",
             cooldown=settings.request_cooldown_seconds,
             counted=True,
@@ -110,9 +110,12 @@ def _answer(request: RequestLinkRequest) -> Outcome:
         return Outcome(_stranger(request.email, clock.now()), configured_message())
 
 
-def request_link(request: RequestLinkRequest, *, source_ip: str) -> Outcome:
-    """The public request. In uniform mode the answer, and the time it takes, say nothing about the email:
-    not even when its link, or the owner's email, could not be sent (that is logged and counted instead).
+def request_link(request: RequestLinkRequest, *, source_ip: str, next_path: str | None = None) -> Outcome:
+    """The public request. `next_path` (the /access form's, when the deployment has a private site) is the
+    site's page the link brings the reader back to: a path on the site, else its root.
+
+    In uniform mode the answer, and the time it takes, say nothing about the email: not even when its
+    link, or the owner's email, could not be sent (that is logged and counted instead).
 
     Every request counts against the public rate limits first, whether or not the email has access, so a
     429 says nothing about it either; none of them is an authenticated caller's.
@@ -121,12 +124,13 @@ def request_link(request: RequestLinkRequest, *, source_ip: str) -> Outcome:
     asked = clock.now()  # before the link is issued: the ticket covers the code of a link issued since
     limits.take_public(asked, email=request.email, ip=source_ip)
     ticket = codes.ticket(request.email, asked)
+    target = site.page_url(next_path) if next_path is not None else None
     if settings.request_response_mode == "explicit":
-        answer = _answer(request)
+        answer = _answer(request, target)
         return replace(answer, code_ticket=ticket) if answer.outcome == "link_sent" else answer
     deadline = time.monotonic() + settings.uniform_response_ms / 1000
     try:
-        _answer(request)
+        _answer(request, target)
     except TooManyRequests:
         logger.info("request within cooldown, answered uniformly")
     except ServiceError as failed:

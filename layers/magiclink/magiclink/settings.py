@@ -47,6 +47,9 @@ class Settings(BaseModel):
     cleanup_lookback_days: int = Field(default=30, ge=1, le=366)
     session_signing_key_ids: tuple[str, ...] = Field(default=(), description="KMS keys: current first, then previous")
     error_docs_url: str = "https://stytch.com/docs/api/errors/{status_code}#{error_type}"
+    site_url: str = Field(default="", description="The private site's root (https://docs.example.com/); empty: none")
+    site_url_parameter: str = Field(default="", description="An SSM parameter holding site_url, when that is empty")
+    site_session_minutes: int = Field(default=10080, ge=5, le=527040, description="A site sign-in's session")
 
     @field_validator("redirect_urls", "session_signing_key_ids", mode="before")
     @classmethod

@@ -40,9 +40,10 @@ def _kid(key: bytes) -> str:
     return hashlib.sha256(key).hexdigest()[:8]
 
 
-def site_keys() -> list[tuple[str, str]]:
-    """(kid, KeyValueStore value) of every accepted key, current first: what the gate's store holds."""
-    return [(_kid(key), _kvs_value(key)) for key in keyring.derived_keys(_PURPOSE)]
+def site_keys(token_keys: list[bytes] | None = None) -> list[tuple[str, str]]:
+    """(kid, KeyValueStore value) of every accepted key, current first: what the gate's store holds
+    (derived from `token_keys` when given: the local stand-in reads the secret itself, uncached)."""
+    return [(_kid(key), _kvs_value(key)) for key in keyring.derived_keys(_PURPOSE, token_keys)]
 
 
 def _sig(value: str, message: str) -> str:
