@@ -103,22 +103,20 @@ def sign_in_request():
     form = _form()
     if not console.sign_in_form_ok(_cookie(console.FORM_COOKIE), form.get("csrf")):
         return _sign_in_page("This form expired or was sent from another site: please try again.", 403)
-    email, source_ip = form.get("email", ""), app.current_event.request_context.http.source_ip
+    source_ip = app.current_event.request_context.http.source_ip
     if "code" in form:  # the code from the sign-in email: it stands for the link, which the callback spends
-        try:
-            target = console.sign_in_with_code(form.get("code", ""), _cookie(codes.TICKET_COOKIE) or "", source_ip)
-        except errors.OtpCodeNotFound:
-            message = "That code didn't work: it is wrong, expired or already used. Check it, or ask again."
-            return _sign_in_page(message, 400, sent=True, code_step=True)
-        except errors.TooManyRequests:
-            return _sign_in_page("Too many tries. Wait a while, then ask again.", 429, sent=True)
-        cleared = [codes.ticket_cookie("", "/console")]
-        headers = {"Location": target, "Cache-Control": "no-store"}
-        return Response(status_code=303, headers=headers, body="", cookies=cleared)
+        return _code_sign_in(form.get("code", ""), source_ip)
     # The same answer, after the same time, for every address (and every mistake): nobody learns who is an admin
-    ticket = console.request_sign_in(email, source_ip)
+    ticket = console.request_sign_in(form.get("email", ""), source_ip)
     message = "If this address belongs to an admin, a sign-in link is on its way. Check your inbox."
     return _sign_in_page(message, error=False, sent=True, code_step=True, ticket=ticket)
+
+
+def _code_sign_in(code: str, source_ip: str) -> Response:
+    answer = console.sign_in_with_code(code, _cookie(codes.TICKET_COOKIE) or "", source_ip)
+    if answer.done is None:
+        return _sign_in_page(answer.message, answer.status, sent=True, code_step=answer.status == 400)
+    return http.signed_in(answer.done, cleared=codes.ticket_cookie("", "/console"))
 
 
 def _sign_in_page(

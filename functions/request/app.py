@@ -5,9 +5,8 @@ from typing import Annotated
 from urllib.parse import parse_qs
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from pydantic import ValidationError
 
-from magiclink import codes, errors, http, landing, openapi, pages, selfservice
+from magiclink import codes, http, landing, openapi, pages, selfservice
 from magiclink.models.requests import RequestLinkRequest
 from magiclink.models.responses import RequestLinkResponse
 
@@ -42,23 +41,19 @@ def access_form(next_path: Annotated[str, Query(alias="next", max_length=8192)] 
 @app.post("/access", include_in_schema=False)
 def access_submit():
     form = _form()
-    if "code" in form:
-        return _code_step(form.get("code", ""))
+    return _code_step(form.get("code", "")) if "code" in form else _link_step(form)
+
+
+def _link_step(form: dict[str, str]):
+    """The email typed: a link (and its code) asked for; the page then asks for the code."""
     email, next_path = form.get("email", ""), form.get("next", "")
-    status, headers, cookies = 200, {}, []
-    try:
-        outcome = selfservice.request_link(RequestLinkRequest(email=email), source_ip=_source_ip(), next_path=next_path)
-        message = pages.trusted(outcome.message_html)
-        if outcome.code_ticket:  # the page now asks for the code, this browser holding the ticket for it
-            cookies = [codes.ticket_cookie(outcome.code_ticket, "/access")]
-    except ValidationError:
-        message, status = "That doesn't look like an email address.", 400
-    except errors.TooManyRequests as refused:
-        message, status, headers = "You asked very recently. Wait a while, then try again.", 429, refused.headers
+    answer = selfservice.answer_form(email, source_ip=_source_ip(), next_path=next_path)
+    message = pages.trusted(answer.message) if answer.trusted else answer.message
+    cookies = [codes.ticket_cookie(answer.code_ticket, "/access")] if answer.code_ticket else []
     page = pages.render(
-        "access", email=email, message_html=message, error=status != 200, next=next_path, code_step=bool(cookies)
+        "access", email=email, message_html=message, error=answer.status != 200, next=next_path, code_step=bool(cookies)
     )
-    return http.html_page(page, status, headers=headers, cookies=cookies)
+    return http.html_page(page, answer.status, headers=answer.headers, cookies=cookies)
 
 
 def _code_step(code: str):
@@ -67,21 +62,11 @@ def _code_step(code: str):
         return http.html_page(pages.render("cross_site"), 403)
     request = app.current_event.request_context.http
     ticket = http.cookie(app.current_event.raw_event, codes.TICKET_COOKIE) or ""
-    status, headers = 400, {}
-    try:
-        done = landing.proceed_with_code(
-            code, ticket, ip_address=request.source_ip, user_agent=request.user_agent or ""
-        )
-    except errors.OtpCodeNotFound:
-        message = "That code didn't work: it is wrong, expired or already used. Check it, or ask for a new link."
-    except errors.TooManyRequests as refused:
-        message, status, headers = "Too many tries. Wait a while, then ask for a new link.", 429, refused.headers
-    else:
-        response = http.see_other(done) if isinstance(done, str) else http.see_other(done.location, done.cookies)
-        response.cookies.append(codes.ticket_cookie("", "/access"))
-        return response
-    page = pages.render("access", email="", message_html=message, error=True, next="", code_step=bool(ticket))
-    return http.html_page(page, status, headers=headers)
+    answer = landing.try_code(code, ticket, ip_address=request.source_ip, user_agent=request.user_agent or "")
+    if answer.done is not None:
+        return http.signed_in(answer.done, cleared=codes.ticket_cookie("", "/access"))
+    page = pages.render("access", email="", message_html=answer.message, error=True, next="", code_step=bool(ticket))
+    return http.html_page(page, answer.status, headers=answer.headers)
 
 
 @app.get("/v1/access_requests/grant", include_in_schema=False)

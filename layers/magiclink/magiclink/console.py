@@ -111,13 +111,13 @@ def _send_sign_in(email: str, source_ip: str) -> None:
     grants.send_link(email, link, by="console", cooldown=SIGN_IN_COOLDOWN, user_id=user_id, counted=True)
 
 
-def sign_in_with_code(code: str, ticket: str, source_ip: str) -> str:
-    """The code from a sign-in email, typed on the sign-in page: where to go next, the callback with a new
-    token in place of the emailed link (which, with the code, is spent), so the callback signs in as ever.
-    OtpCodeNotFound for any failure, TooManyRequests past the public code budgets."""
+def sign_in_with_code(code: str, ticket: str, source_ip: str):
+    """The code from a sign-in email, typed on the sign-in page: a landing.CodeAnswer whose `done` is the
+    callback with a new token in place of the emailed link (which, with the code, is spent), so the callback
+    signs in as ever; or why not."""
     from . import landing
 
-    return landing.proceed_with_code(code, ticket, ip_address=source_ip, user_agent="")
+    return landing.try_code(code, ticket, ip_address=source_ip)
 
 
 def sign_in(token: str) -> tuple[str, bool]:

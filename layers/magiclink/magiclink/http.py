@@ -240,6 +240,14 @@ def html_page(
     )
 
 
+def signed_in(done: Any, *, cleared: Any) -> Response:
+    """A 303 to where a sign-in goes: a URL, or a site.SiteSignIn with the site's cookies; `cleared` (a
+    powertools Cookie) is cleared on the way."""
+    response = see_other(done) if isinstance(done, str) else see_other(done.location, done.cookies)
+    response.cookies.append(cleared)
+    return response
+
+
 def see_other(location: str, cookies: Sequence[SetCookie] = ()) -> Response:
     """A 303 to `location`, setting or clearing `cookies` (site.Cookie: HttpOnly, SameSite=Lax): the HTTP API's
     v2 payload carries them in its `cookies` list."""

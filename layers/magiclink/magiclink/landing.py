@@ -10,12 +10,12 @@ the app, in place of the link the code was sent with (code and link are one cred
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
 
 from . import authentication, clock, codes, limits, links, site, store, tokens
 from .credentials import project_credentials, token_keys
-from .errors import MagicLinkNotFound, OtpCodeNotFound, UnableToAuthMagicLink
+from .errors import MagicLinkNotFound, OtpCodeNotFound, TooManyRequests, UnableToAuthMagicLink
 from .models.items import Reader
 from .models.requests import AuthenticateRequest, OtpAuthenticateRequest
 from .settings import get_settings
@@ -96,6 +96,31 @@ def proceed_with_code(code: str, ticket: str, *, ip_address: str, user_agent: st
         seen=reader,
     )
     return _site_sign_in(reader, done) if on_site else _hosted_target(reader, done)
+
+
+WRONG_CODE = "That code didn't work: it is wrong, expired or already used. Check it, or ask again."
+
+
+@dataclass(frozen=True)
+class CodeAnswer:
+    """What a page answers a typed code: where to go (`done`), or why not (`message`, `status`, `headers`)."""
+
+    done: str | site.SiteSignIn | None
+    message: str = ""
+    status: int = 303
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def try_code(code: str, ticket: str, *, ip_address: str, user_agent: str = "") -> CodeAnswer:
+    """proceed_with_code, its refusals worded for the page (one wording: it says nothing of the email)."""
+    try:
+        return CodeAnswer(proceed_with_code(code, ticket, ip_address=ip_address, user_agent=user_agent))
+    except OtpCodeNotFound:
+        return CodeAnswer(
+            None, "That code didn't work: it is wrong, expired or already used. Check it, or ask again.", 400
+        )
+    except TooManyRequests as refused:
+        return CodeAnswer(None, "Too many tries. Wait a while, then ask for a new link.", 429, refused.headers)
 
 
 def _site_sign_in(reader: Reader, done: authentication.Authenticated) -> site.SiteSignIn:

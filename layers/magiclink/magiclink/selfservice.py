@@ -9,7 +9,7 @@ from it whether an email has access.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cache
 from urllib.parse import urlencode
 
@@ -139,6 +139,33 @@ def request_link(request: RequestLinkRequest, *, source_ip: str, next_path: str 
         logger.warning("request failed, answered uniformly", extra={"error_type": failed.error_type})
     time.sleep(max(0.0, deadline - time.monotonic()))
     return Outcome("accepted", UNIFORM_MESSAGE, ticket)  # a ticket for every email: it says nothing
+
+
+@dataclass(frozen=True)
+class FormAnswer:
+    """What the /access form answers an email: the message (`trusted`: the deployment's sanitised HTML), its
+    status and headers, and the ticket for the code step when a link may be on its way."""
+
+    message: str
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    code_ticket: str = ""
+    trusted: bool = False
+
+
+def answer_form(email: str, *, source_ip: str, next_path: str | None = None) -> FormAnswer:
+    """The /access form's request: request_link for the typed email, its refusals worded for the page."""
+    from pydantic import ValidationError
+
+    try:
+        request = RequestLinkRequest(email=email)
+    except ValidationError:
+        return FormAnswer("That doesn't look like an email address.", 400)
+    try:
+        outcome = request_link(request, source_ip=source_ip, next_path=next_path)
+    except TooManyRequests as refused:
+        return FormAnswer("You asked very recently. Wait a while, then try again.", 429, refused.headers)
+    return FormAnswer(outcome.message_html, code_ticket=outcome.code_ticket, trusted=True)
 
 
 def grant_request(email: str) -> grants.Invited:
