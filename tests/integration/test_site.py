@@ -128,6 +128,24 @@ def test_a_reader_asking_on_the_access_form_gets_a_link_back_to_the_page_they_wa
     assert status == 303 and headers["Location"] == site.site + "/guide/rotation.html"
 
 
+def test_a_reader_who_opens_the_email_elsewhere_types_the_code_on_the_sites_access_page(site):
+    """Issue 16 on the private site: the code from the email, typed where the link was asked for, sets the
+    site's cookies just as Continue does, and the pages load."""
+    _signed_in(site, "coder@example.com")  # a live grant
+    _advance(site, 120)  # past the self-service cooldown
+    browser = Browser(site.site)
+    status, _, page = browser.send("POST", "/access", {"email": "coder@example.com", "next": "/guide/rotation.html"})
+    assert status == 200 and b'name="code"' in page and "ml_code" in browser.jar
+    _, messages = request("GET", f"{site.base}/_local/outbox.json", auth=False)
+    (code,) = [m for m in messages if "coder@example.com" in m["to"]][-1]["codes"]
+
+    status, headers, _ = browser.send("POST", "/access", {"code": code})
+
+    assert status == 303 and headers["Location"] == site.site + "/guide/rotation.html"
+    assert "ml_site" in browser.jar and "ml_site_refresh" in browser.jar and "ml_code" not in browser.jar
+    assert browser.follow(headers["Location"])[0] == 200
+
+
 def test_continue_sets_both_cookies_and_the_pages_and_image_load_with_them(site):
     browser, _ = _signed_in(site, "ada@example.com")
     site_cookie, refresh_cookie = browser.set_cookies
