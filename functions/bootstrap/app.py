@@ -6,7 +6,7 @@ from typing import Any
 
 from crhelper import CfnResource
 
-from magiclink import grants, links
+from magiclink import grants, links, settings
 from magiclink.models.requests import InviteRequest
 from magiclink.observability import logger
 
@@ -37,6 +37,7 @@ def _invite(event: dict, context: Any) -> str:
     # Set first, so that a FAILED answer (an error, or crhelper's timer) names the same resource.
     helper.PhysicalResourceId = event.get("PhysicalResourceId") or PHYSICAL_ID
     try:
+        settings.learn_public_base_url(event["ResourceProperties"].get("ApiUrl", ""))  # for the emailed link
         outcome = invite_first_admin(event["ResourceProperties"].get("AdminEmail", ""))
     except Exception as exc:
         logger.exception("first admin invite failed")

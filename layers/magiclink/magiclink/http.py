@@ -21,7 +21,7 @@ from .credentials import project_credentials, site_url
 from .models.fields import normalize_email
 from .models.responses import ErrorResponse
 from .observability import logger, metrics, traced
-from .settings import get_settings
+from .settings import get_settings, learn_public_base_url
 
 # Query is for the handlers: imported from here, it loads after magiclink/_lazy.py spares event_handler's __init__.
 __all__ = ["Query"]
@@ -386,6 +386,10 @@ def lambda_entry(
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
     @metrics.log_metrics
     def lambda_handler(event: dict, context: Any) -> dict:
+        # The API's own URL, where the deployment names none: the domain API Gateway says it was reached at
+        domain = (event.get("requestContext") or {}).get("domainName")
+        if isinstance(domain, str) and domain:
+            learn_public_base_url(f"https://{domain}")
         return handle(
             app,
             event,

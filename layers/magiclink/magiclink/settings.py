@@ -63,6 +63,16 @@ class Settings(BaseModel):
         return self.redirect_urls[0] if self.redirect_urls else None
 
 
+def learn_public_base_url(url: str) -> None:
+    """The service's own URL when the deployment names none (PublicBaseUrl empty): the API's, as API Gateway
+    says a request reached it (requestContext.domainName), or the bootstrap's resource says. The template
+    cannot hand a function the URL of the API in front of it without a dependency cycle. Set once a container."""
+    if os.environ.get("PUBLIC_BASE_URL") or not url:
+        return
+    os.environ["PUBLIC_BASE_URL"] = url.rstrip("/")
+    get_settings.cache_clear()
+
+
 @cache
 def get_settings() -> Settings:
     fields = Settings.model_fields
