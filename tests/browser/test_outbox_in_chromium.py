@@ -76,8 +76,13 @@ def test_screenshots_of_the_outbox_and_of_the_invite_in_every_locale(browser, li
         assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang").lower() == locale
         assert f"{first} {last}" in browser.find_element(By.TAG_NAME, "body").text
         assert browser.find_element(By.CSS_SELECTOR, "a[href]").get_attribute("href") == mail["links"][0]
+        assert mail["codes"][0] in browser.find_element(By.TAG_NAME, "body").text.replace(" ", "")
+        height = browser.execute_script("return document.documentElement.scrollHeight")
         browser.switch_to.default_content()
-        browser.execute_script("arguments[0].scrollIntoView()", frame)  # all of it in the viewport
+        # The frame as tall as the email (the code made it taller than the outbox's frame in some locales),
+        # and all of it in the viewport
+        browser.execute_script("arguments[0].style.height = arguments[1] + 'px'", frame, height + 2)
+        browser.execute_script("arguments[0].scrollIntoView()", frame)
         frame.screenshot(str(screenshots / f"invite-{locale}.png"))
 
     # The outbox with the English invite open
