@@ -6,7 +6,7 @@ from typing import Any
 
 from crhelper import CfnResource
 
-from magiclink import grants, links, settings
+from magiclink import grants, links, revocation, settings
 from magiclink.models.requests import InviteRequest
 from magiclink.observability import logger
 
@@ -22,7 +22,7 @@ def invite_first_admin(email: str) -> str:
     if not email:
         return "no AdminEmail"
     request = InviteRequest(email=email)
-    if grants.reader_exists(request.email):
+    if revocation.reader_exists(request.email):
         return "already a reader"
     invite = InviteRequest(
         email=email, role="admin", invite_magic_link_url=links.console_callback_url(), invite_expiration_minutes=10080

@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
-from magiclink import clock, codes, console, errors, grants, http, listing, pages, selfservice
+from magiclink import clock, codes, console, errors, grants, http, listing, pages, revocation, selfservice
 from magiclink.models.fields import GrantStatus
 from magiclink.models.items import Reader
 from magiclink.models.mapping import view_of
@@ -196,12 +196,12 @@ def new_link(email: str, body: ConsoleLinkRequest) -> ConsoleReaderResponse:
 
 @app.post("/console/api/readers/<email>/links/deactivate", include_in_schema=False)
 def deactivate(email: str) -> ConsoleReaderResponse:
-    return _view(grants.deactivate_link(http.email_param(email), by=_signed_in().reader.email))
+    return _view(revocation.deactivate_link(http.email_param(email), by=_signed_in().reader.email))
 
 
 @app.delete("/console/api/readers/<email>", include_in_schema=False)
 def revoke(email: str) -> ConsoleReaderResponse:
-    return _view(grants.revoke_access(http.email_param(email), by=_signed_in().reader.email))
+    return _view(revocation.revoke_access(http.email_param(email), by=_signed_in().reader.email))
 
 
 @app.get("/console/api/access_requests", include_in_schema=False)

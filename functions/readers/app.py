@@ -4,7 +4,7 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from magiclink import clock, grants, http, listing, openapi
+from magiclink import clock, grants, http, listing, openapi, revocation
 from magiclink.models.fields import GrantStatus
 from magiclink.models.mapping import view_of
 from magiclink.models.requests import ReaderLinkRequest
@@ -31,7 +31,7 @@ def list_readers(
 
 @app.delete("/v1/readers/<email>", security=openapi.BASIC_AUTH, responses=openapi.responses(400, 401, 404, 502, 503))
 def revoke_access(email: _EMAIL) -> ReaderResponse:
-    reader = grants.revoke_access(http.email_param(email), by=http.api_principal())
+    reader = revocation.revoke_access(http.email_param(email), by=http.api_principal())
     return ReaderResponse(request_id=_request_id(), reader=view_of(reader, clock.now()))
 
 
@@ -58,7 +58,7 @@ def new_link(email: _EMAIL, body: ReaderLinkRequest) -> ReaderLinkResponse:
     responses=openapi.responses(400, 401, 404, 503),
 )
 def deactivate_link(email: _EMAIL) -> ReaderResponse:
-    reader = grants.deactivate_link(http.email_param(email), by=http.api_principal())
+    reader = revocation.deactivate_link(http.email_param(email), by=http.api_principal())
     return ReaderResponse(request_id=_request_id(), reader=view_of(reader, clock.now()))
 
 

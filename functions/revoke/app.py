@@ -1,6 +1,6 @@
 """POST /v1/magic_links/email/revoke_invite: end a pending invite; its links stop working."""
 
-from magiclink import grants, http, openapi
+from magiclink import http, openapi, revocation
 from magiclink.models.requests import RevokeInviteRequest
 from magiclink.models.responses import RevokeInviteResponse
 
@@ -13,7 +13,7 @@ app = http.make_resolver()
     responses=openapi.responses(400, 401, 404, 503),
 )
 def revoke_invite(body: RevokeInviteRequest) -> RevokeInviteResponse:
-    grants.revoke_invite(body.email, by=http.api_principal())
+    revocation.revoke_invite(body.email, by=http.api_principal())
     return RevokeInviteResponse(request_id=http.request_id(app.current_event.raw_event))
 
 

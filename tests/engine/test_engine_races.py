@@ -13,7 +13,7 @@ from collections import Counter
 from engine_support import describe, pointer_item, reader_item
 from support import last_token, table_items, token_of
 
-from magiclink import authentication, grants, http
+from magiclink import authentication, grants, http, revocation
 from magiclink.models.items import MAX_SESSIONS
 from magiclink.models.requests import AuthenticateRequest, InviteRequest
 
@@ -114,7 +114,7 @@ def test_a_link_cannot_authenticate_once_revoke_invite_has_returned(api, concurr
         delay = rng.uniform(0, 0.015)
 
         def revoke(email=email):
-            return grants.revoke_invite(email, by=by)
+            return revocation.revoke_invite(email, by=by)
 
         def authenticate(token=token, delay=delay):
             time.sleep(delay)

@@ -22,7 +22,7 @@ from support import event, last_token, table_items
 
 from local.cfn import Template
 from local.stack import Functions, LambdaContext
-from magiclink import grants
+from magiclink import revocation
 
 
 def _call(
@@ -442,7 +442,7 @@ def test_a_first_admin_invite_that_would_outlive_the_lambda_answers_failed_befor
         seen_while_running.extend(cloudformation.wait_for(1))
         return True
 
-    monkeypatch.setattr(grants, "reader_exists", stuck)
+    monkeypatch.setattr(revocation, "reader_exists", stuck)
     _bootstrap(functions, cloudformation.event("Create"), context)
 
     (answer,) = seen_while_running
