@@ -8,7 +8,7 @@ from urllib.parse import urlencode, urlsplit
 
 import boto3
 import pytest
-from support import event, last_token
+from support import event, last_token, table_items
 
 from magiclink import links, sitecookie
 
@@ -125,3 +125,23 @@ def test_site_session_minutes_is_bounded(configure, minutes):
     configure(SITE_SESSION_MINUTES=minutes, TABLE_NAME="t", CREDENTIALS_SECRET_ID="c", TOKEN_KEY_SECRET_ID="k")
     with pytest.raises(ValidationError):
         get_settings()
+
+
+@pytest.mark.parametrize(
+    ("redirect_urls", "form", "expected"),
+    [
+        ("http://127.0.0.1:3000/_local/callback", {"next": "/guide/"}, f"{SITE}/guide/"),  # the gate's next
+        ("http://127.0.0.1:3000/_local/callback", {}, "http://127.0.0.1:3000/_local/callback"),  # an app's reader
+        ("", {}, f"{SITE}/"),  # the site is all the deployment serves
+    ],
+)
+def test_where_an_access_form_link_goes(api, outbox, site, configure, clock, redirect_urls, form, expected):
+    configure(REDIRECT_URLS=redirect_urls)
+    api.invite("ada@example.com", delivery="none", invite_magic_link_url=f"{SITE}/")
+    clock.advance(61)
+
+    reply = api.send("access_submit", raw_body=urlencode({"email": "ada@example.com", **form}))
+
+    assert reply.status == 200
+    (reader,) = [i for i in table_items() if i["sk"]["S"] == "USER"]
+    assert reader["link_url"]["S"] == expected

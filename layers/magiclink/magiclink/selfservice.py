@@ -110,9 +110,18 @@ def _answer(request: RequestLinkRequest, target: str | None) -> Outcome:
         return Outcome(_stranger(request.email, clock.now()), configured_message())
 
 
+def _target(next_path: str | None) -> str | None:
+    """Where the link of a request goes: the site's page when the request names one (`next`, which the site's
+    gate sends strangers with) or when the site is all the deployment serves (no RedirectUrls); else the
+    deployment's default target, as for any link (None)."""
+    if next_path or (next_path is not None and get_settings().default_redirect_url is None):
+        return site.page_url(next_path)
+    return None
+
+
 def request_link(request: RequestLinkRequest, *, source_ip: str, next_path: str | None = None) -> Outcome:
     """The public request. `next_path` (the /access form's, when the deployment has a private site) is the
-    site's page the link brings the reader back to: a path on the site, else its root.
+    site's page the link brings the reader back to (see _target).
 
     In uniform mode the answer, and the time it takes, say nothing about the email: not even when its
     link, or the owner's email, could not be sent (that is logged and counted instead).
@@ -124,7 +133,7 @@ def request_link(request: RequestLinkRequest, *, source_ip: str, next_path: str 
     asked = clock.now()  # before the link is issued: the ticket covers the code of a link issued since
     limits.take_public(asked, email=request.email, ip=source_ip)
     ticket = codes.ticket(request.email, asked)
-    target = site.page_url(next_path) if next_path is not None else None
+    target = _target(next_path)
     if settings.request_response_mode == "explicit":
         answer = _answer(request, target)
         return replace(answer, code_ticket=ticket) if answer.outcome == "link_sent" else answer
