@@ -5,13 +5,14 @@ both headers, and there the source IP counts, as ever."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import boto3
 import pytest
-from support import event, table_items
+from support import LocalServer, event, table_items
 
 from local import stack
 
@@ -127,3 +128,57 @@ def test_console_sign_in_counts_the_viewer(api, edge_secret, monotonic):
 
     assert api.functions.invoke("ConsoleFunction", sent)["statusCode"] == 200
     assert _budgets() == {f"public-ip#{BOB}"}
+
+
+def test_the_local_site_adds_what_cloudfront_adds_in_place_of_the_viewers_own(aws):
+    from local import site
+
+    secret = boto3.client("secretsmanager").get_secret_value(SecretId=stack.local_names()["SiteEdgeSecret"])
+    forged = {"Content-Type": "application/json", "cloudfront-viewer-address": f"{ADA}:1", "X-MAGICLINK-EDGE": "x"}
+
+    headers = site.origin_headers(forged, ("127.0.0.2", 50123))
+
+    assert headers == {
+        "Content-Type": "application/json",
+        "CloudFront-Viewer-Address": "127.0.0.2:50123",
+        "X-Magiclink-Edge": json.loads(secret["SecretString"])["value"],
+    }
+    assert site.origin_headers({}, ("::1", 8080, 0, 0))["CloudFront-Viewer-Address"] == "::1:8080"  # unbracketed
+
+
+@pytest.fixture(scope="module")
+def two_an_hour():
+    """`make run` with its site, two public requests an hour per IP."""
+    server = LocalServer.start({"MAGICLINK_PARAMETER_OVERRIDES": "IpRequestsPerHour=2"})
+    yield server
+    server.stop()
+
+
+def _ask_from(url: str, client: str, email: str, headers: dict[str, str] | None = None) -> int:
+    """POST the public request from the loopback address `client` (any 127/8 address is this machine's)."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=15, source_address=(client, 0))
+    body = json.dumps({"email": email})
+    connection.request(
+        "POST", "/v1/magic_links/email/request", body, {"Content-Type": "application/json", **(headers or {})}
+    )
+    status = connection.getresponse().status
+    connection.close()
+    return status
+
+
+def test_through_the_local_site_each_client_has_its_own_budget_and_cannot_claim_anothers(two_an_hour):
+    """The local site reaches the functions from its own address, as a CloudFront edge reaches API Gateway: only
+    the viewer's address and the edge secret it adds tell its clients apart."""
+    site, api = two_an_hour.site, two_an_hour.base
+    spoof = {"CloudFront-Viewer-Address": "127.0.0.9:1", "X-Magiclink-Edge": "a guess"}
+    assert _ask_from(site, "127.0.0.2", "a@example.com", spoof) == 200  # replaced by the site: counted as 127.0.0.2
+    assert _ask_from(site, "127.0.0.2", "b@example.com") == 200
+    assert _ask_from(site, "127.0.0.2", "c@example.com") == 429
+    assert _ask_from(site, "127.0.0.3", "d@example.com") == 200  # another client of the same site
+    assert _ask_from(site, "127.0.0.9", "e@example.com") == 200  # whom the spoof named: untouched
+    assert _ask_from(site, "127.0.0.9", "e2@example.com") == 200
+    # The API's own listener trusts no header: a spoof there counts its sender
+    assert _ask_from(api, "127.0.0.4", "f@example.com", {"CloudFront-Viewer-Address": "127.0.0.5:1"}) == 200
+    assert _ask_from(api, "127.0.0.4", "g@example.com", {"CloudFront-Viewer-Address": "127.0.0.6:1"}) == 200
+    assert _ask_from(api, "127.0.0.4", "h@example.com", {"CloudFront-Viewer-Address": "127.0.0.7:1"}) == 429
