@@ -196,15 +196,19 @@ def make_handler(local: LocalStack, *, for_site: bool = False) -> type[BaseHTTPR
                 self._json(404, {"message": "Not Found"})  # what API Gateway itself answers
                 return
             logical_id, route_key, path_parameters = matched
+            headers, source_ip = dict(self.headers.items()), self.client_address[0]
+            if for_site:  # as the distribution reaches the API: from the edge's own address (the site listener's),
+                # with the viewer's address and the edge secret added
+                headers, source_ip = site.origin_headers(headers, self.client_address), self.server.server_address[0]
             event = stack.http_event(
                 self.command,
                 url.path,
                 route=route_key,
                 query=query,
-                headers=dict(self.headers.items()),
+                headers=headers,
                 body=body,
                 path_parameters=path_parameters,
-                source_ip=self.client_address[0],
+                source_ip=source_ip,
             )
             try:
                 response = local.functions.invoke(logical_id, event)

@@ -1,6 +1,7 @@
 """The local stand-in for the private site's CloudFront distribution, on 127.0.0.1:$SITE_PORT (3001).
 
-As deployed: /v1/*, /access and /_site/* go to the API (the same functions as the API's listener), and
+As deployed: /v1/*, /access and /_site/* go to the API (the same functions as the API's listener, with the
+viewer's address and the edge secret added: `origin_headers`), and
 everything else through the real gate, edge/gate.js, run by edge/harness.mjs in one long-lived node process;
 what the gate passes is served from the site's bucket (a moto S3 bucket, seeded from site/ when empty), and
 what it answers (a 302 to /access or /_site/refresh) is sent as it is. The gate's KeyValueStore holds
@@ -36,6 +37,20 @@ CLOCK_FILE = "MAGICLINK_CLOCK_FILE"  # local/clock.mjs: the gate's clock offset,
 def to_api(path: str) -> bool:
     """Whether the distribution sends this path to the API (its /v1/*, /access and /_site/* behaviours)."""
     return path.startswith(API_PREFIXES) or path in API_PATHS
+
+
+def origin_headers(headers: dict[str, str], client: tuple[str, int]) -> dict[str, str]:
+    """The headers of a request the distribution sends to the API: the viewer's, with CloudFront-Viewer-Address
+    (`ip:port`, an IPv6 address unbracketed, as CloudFront writes it) and the api origin's X-Magiclink-Edge, the
+    edge secret. Both replace whatever the viewer sent under those names, as CloudFront's do."""
+    from magiclink import http
+
+    ours = {http.VIEWER_ADDRESS_HEADER, http.EDGE_HEADER}
+    secret = boto3.client("secretsmanager").get_secret_value(SecretId=stack.local_names()["SiteEdgeSecret"])
+    return {k: v for k, v in headers.items() if k.lower() not in ours} | {
+        "CloudFront-Viewer-Address": f"{client[0]}:{client[1]}",
+        "X-Magiclink-Edge": json.loads(secret["SecretString"])["value"],
+    }
 
 
 def content_type(key: str) -> str:

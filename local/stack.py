@@ -43,6 +43,7 @@ def local_names() -> dict[str, str]:
         "Table": "magiclink-local",
         "CredentialsSecret": "magiclink/local/credentials",
         "TokenKeySecret": "magiclink/local/token-key",
+        "SiteEdgeSecret": "magiclink/local/site-edge",
         "ConfigurationSet": "magiclink-local",
         "SessionSigningKey.Arn": f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:alias/magiclink-local-session-signing",
     }
@@ -114,8 +115,9 @@ def function_environment(
                 resolved = resolve(value, refs, template.doc.get("Conditions", {}))
             if merged.setdefault(key, resolved) != resolved:
                 raise ValueError(f"{key} differs between functions; the local stack runs them in one process")
-    if site_url:
+    if site_url:  # what SiteProtection=true gives the functions: the site's URL, and the secret its edge sends
         merged["SITE_URL"] = site_url
+        merged["EDGE_SECRET_ID"] = local_names()["SiteEdgeSecret"]
     return merged
 
 
@@ -167,6 +169,8 @@ def provision(template: Template) -> None:
     sm.create_secret(
         Name=names["TokenKeySecret"], SecretString=json.dumps({"kid": "k1", "key": secrets.token_urlsafe(48)})
     )
+    # The site's edge secret (SiteEdgeSecret): the local site sends it in X-Magiclink-Edge, as the distribution does
+    sm.create_secret(Name=names["SiteEdgeSecret"], SecretString=json.dumps({"value": secrets.token_urlsafe(36)}))
     kms = boto3.client("kms")
     for logical_id, resource in template.of_type("AWS::KMS::Key").items():
         props = resource["Properties"]

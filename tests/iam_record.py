@@ -112,17 +112,21 @@ def install(client: Any) -> None:
     client.meta.events.register("before-parameter-build", record)
 
 
-def _refs(template: Template) -> dict[str, str]:
+def _refs(template: Template, parameters: dict[str, str] | None = None) -> dict[str, str]:
     """The template's references as the local stack resolves them, with the signing keys named by their
-    role and a previous key present, so that the grants of a rotation are compared too."""
+    role and a previous key present, so that the grants of a rotation are compared too; `parameters` are
+    deployment parameters other than the defaults (SiteProtection=true)."""
     names = stack.local_names()
     return (
         template.parameters
+        | (parameters or {})
         | names
         | {
             "AWS::Region": stack.REGION,
             "AWS::AccountId": stack.ACCOUNT_ID,
             "AWS::Partition": "aws",
+            "AWS::StackName": "magiclink-local",
+            "SiteKeyValueStore.Arn": f"arn:aws:cloudfront::{stack.ACCOUNT_ID}:key-value-store/local",
             "AWS::NoValue": NO_VALUE,
             "Table.Arn": _table_arn(stack.REGION, names["Table"]),
             "SessionSigningKey.Arn": SIGNING_KEY,
@@ -138,10 +142,10 @@ def exists(template: Template, logical_id: str) -> bool:
     return name is None or condition(conditions[name], _refs(template), conditions)
 
 
-def statements(template: Template, function: str) -> list[dict]:
+def statements(template: Template, function: str, parameters: dict[str, str] | None = None) -> list[dict]:
     """The function's policy statements, inline and from the managed policies it attaches, those whose
-    condition holds."""
-    refs, conditions = _refs(template), template.doc.get("Conditions", {})
+    condition holds (with the defaults, or these `parameters`)."""
+    refs, conditions = _refs(template, parameters), template.doc.get("Conditions", {})
     found = []
     for policy in template.resources[function]["Properties"].get("Policies", []):
         if "Fn::If" in policy:  # a managed policy attached only under a condition
@@ -160,11 +164,12 @@ def statements(template: Template, function: str) -> list[dict]:
     return found
 
 
-def granted(template: Template, function: str) -> set[tuple[str, str]]:
-    """(action, resource) of each permission the template grants the function."""
-    refs, conditions = _refs(template), template.doc.get("Conditions", {})
+def granted(template: Template, function: str, parameters: dict[str, str] | None = None) -> set[tuple[str, str]]:
+    """(action, resource) of each permission the template grants the function (with the defaults, or these
+    `parameters`)."""
+    refs, conditions = _refs(template, parameters), template.doc.get("Conditions", {})
     pairs = set()
-    for statement in statements(template, function):
+    for statement in statements(template, function, parameters):
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
         pairs |= {(action, resolve(resource, refs, conditions)) for action in actions for resource in resources}

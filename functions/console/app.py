@@ -103,7 +103,7 @@ def sign_in_request():
     form = _form()
     if not console.sign_in_form_ok(_cookie(console.FORM_COOKIE), form.get("csrf")):
         return _sign_in_page("This form expired or was sent from another site: please try again.", 403)
-    source_ip = app.current_event.request_context.http.source_ip
+    source_ip = http.client_ip(app.current_event.raw_event)
     if "code" in form:  # the code from the sign-in email: it stands for the link, which the callback spends
         return _code_sign_in(form.get("code", ""), source_ip)
     # The same answer, after the same time, for every address (and every mistake): nobody learns who is an admin

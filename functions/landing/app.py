@@ -39,9 +39,9 @@ def proceed():
         return http.html_page(pages.render("cross_site"), 403)
     form = parse_qs(app.current_event.decoded_body or "")
     token = (form.get("token") or [""])[0][:512]
-    request = app.current_event.request_context.http
+    ip, user_agent = http.client_ip(app.current_event.raw_event), app.current_event.request_context.http.user_agent
     try:
-        target = landing.proceed(token, ip_address=request.source_ip, user_agent=request.user_agent or "")
+        target = landing.proceed(token, ip_address=ip, user_agent=user_agent or "")
     except (errors.UnableToAuthMagicLink, errors.MagicLinkNotFound):
         return _page(landing.Link(None, False), "", 410)
     site = target if not isinstance(target, str) else None  # a link to the private site: its cookies too

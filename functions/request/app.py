@@ -24,7 +24,7 @@ def request_link(body: RequestLinkRequest) -> RequestLinkResponse:
 
 
 def _source_ip() -> str:
-    return app.current_event.request_context.http.source_ip
+    return http.client_ip(app.current_event.raw_event)
 
 
 def _form() -> dict[str, str]:
@@ -62,7 +62,7 @@ def _code_step(code: str):
         return http.html_page(pages.render("cross_site"), 403)
     request = app.current_event.request_context.http
     ticket = http.cookie(app.current_event.raw_event, codes.TICKET_COOKIE) or ""
-    answer = landing.try_code(code, ticket, ip_address=request.source_ip, user_agent=request.user_agent or "")
+    answer = landing.try_code(code, ticket, ip_address=_source_ip(), user_agent=request.user_agent or "")
     if answer.done is not None:
         return http.signed_in(answer.done, cleared=codes.ticket_cookie("", "/access"))
     page = pages.render("access", email="", message_html=answer.message, error=True, next="", code_step=bool(ticket))

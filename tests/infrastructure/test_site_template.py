@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import iam_record
+import pytest
 from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.stub import Stubber
@@ -58,6 +59,8 @@ def test_with_site_protection_off_nothing_of_the_site_exists():
         "ReadSiteUrlPolicy",
         "SiteKeysFunction",
         "SiteKeys",
+        "SiteEdgeSecret",
+        "ReadEdgeSecretPolicy",
     }
     # Every resource of a kind only the site uses is among them
     kinds = ("AWS::CloudFront::", "AWS::S3::", "AWS::SSM::")
@@ -68,6 +71,7 @@ def test_with_site_protection_off_nothing_of_the_site_exists():
     env = stack.function_environment(TEMPLATE, "http://127.0.0.1:3000")
     assert env["SITE_URL"] == "" and env["SITE_URL_PARAMETER"] == ""
     assert env["SITE_SESSION_MINUTES"] == "10080"
+    assert env["EDGE_SECRET_ID"] == ""  # no header is trusted as the client's IP
 
 
 def test_the_conditions_site_on_with_and_without_a_domain_of_its_own():
@@ -184,6 +188,56 @@ def test_the_gate_is_edge_gate_js_on_cloudfront_js_2_with_the_key_value_store():
     ]
     gate = (ROOT / "edge" / "gate.js").read_text()
     assert function["FunctionCode"] == gate, "template.yaml's gate is stale: run python scripts/inline_gate.py"
+
+
+EDGE_READERS = {"RequestFunction", "LandingFunction", "ConsoleFunction"}  # every caller of http.client_ip
+
+
+def test_the_api_origin_proves_the_distribution_with_a_generated_secret_and_forwards_the_viewers_address():
+    (api,) = [o for o in _distribution()["Origins"] if o["Id"] == "api"]
+    (header,) = api["OriginCustomHeaders"]
+    assert header["HeaderName"].lower() == "x-magiclink-edge"  # what http.client_ip checks
+    # A dynamic reference: the value is never in the template, a parameter or an output
+    assert header["HeaderValue"] == {"Fn::Sub": "{{resolve:secretsmanager:${SiteEdgeSecret}:SecretString:value}}"}
+    secret = RESOURCES["SiteEdgeSecret"]
+    assert secret["Type"] == "AWS::SecretsManager::Secret" and secret["Condition"] == "SiteOn"
+    generated = secret["Properties"]["GenerateSecretString"]
+    assert generated["GenerateStringKey"] == "value" and generated["PasswordLength"] >= 32
+    # CloudFront-Viewer-Address reaches the API: AllViewerExceptHostHeader forwards it (the viewer-location
+    # headers), with every viewer header but Host
+    behaviours = _distribution()["CacheBehaviors"]
+    assert {b["TargetOriginId"] for b in behaviours} == {"api"}
+    assert all(b["OriginRequestPolicyId"] == ALL_VIEWER_EXCEPT_HOST for b in behaviours)
+    # The functions name the secret (no cycle: it references nothing), and only with a site
+    env = TEMPLATE.doc["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["EDGE_SECRET_ID"] == {"Fn::If": ["SiteOn", {"Ref": "SiteEdgeSecret"}, ""]}
+    assert not _references(secret)
+    assert (
+        stack.function_environment(TEMPLATE, "http://127.0.0.1:3000", site_url="http://127.0.0.1:3001")[
+            "EDGE_SECRET_ID"
+        ]
+        == stack.local_names()["SiteEdgeSecret"]
+    )
+
+
+def test_the_edge_secret_is_granted_with_a_site_to_exactly_the_functions_that_read_it(recorded_aws_calls):
+    """Least privilege, from the record: the functions granted GetSecretValue on the edge secret (SiteOn only)
+    are those the tests saw read it (tests/integration/test_client_ip.py), and nothing else is granted."""
+    edge = stack.local_names()["SiteEdgeSecret"]
+    read = {f for f, calls in recorded_aws_calls.calls.items() if ("secretsmanager:GetSecretValue", edge) in calls}
+    if not read and not recorded_aws_calls.complete:
+        pytest.skip("run tests/integration/test_client_ip.py in the same session")
+    pair = ("secretsmanager:GetSecretValue", edge)
+    assert {f for f in TEMPLATE.functions() if pair in iam_record.granted(TEMPLATE, f, SITE_ON)} == read
+    assert read == EDGE_READERS
+    for function in TEMPLATE.functions():
+        assert pair not in iam_record.granted(TEMPLATE, function), function  # nothing of it without a site
+    (statement,) = _props("ReadEdgeSecretPolicy")["PolicyDocument"]["Statement"]
+    assert statement == {
+        "Effect": "Allow",
+        "Action": "secretsmanager:GetSecretValue",
+        "Resource": {"Ref": "SiteEdgeSecret"},
+    }
 
 
 def test_the_site_url_output_and_the_services_way_to_it():

@@ -69,6 +69,12 @@ def token_keys() -> list[bytes]:
     return [secret["key"].encode(), *(k.encode() for k in secret.get("previous_keys", []))]
 
 
+def edge_secret() -> str:
+    """What the private site's distribution sends in X-Magiclink-Edge (EDGE_SECRET_ID), or "" without a site."""
+    secret_id = get_settings().edge_secret_id
+    return str(_secret(secret_id)["value"]) if secret_id else ""
+
+
 @cache
 def _ssm() -> SSMProvider:
     config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=3)

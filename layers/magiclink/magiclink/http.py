@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
+import ipaddress
 import json
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
@@ -17,7 +20,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 
 from . import errors
-from .credentials import project_credentials, site_url
+from .credentials import edge_secret, project_credentials, site_url
 from .models.fields import normalize_email
 from .models.responses import ErrorResponse
 from .observability import logger, metrics, traced
@@ -283,6 +286,45 @@ def cookie(event: dict, name: str) -> str | None:
 
 def _header(event: dict, name: str) -> str | None:
     return next((v for k, v in (event.get("headers") or {}).items() if k.lower() == name), None)
+
+
+EDGE_HEADER = "x-magiclink-edge"  # the distribution's origin custom header (template.yaml's SiteDistribution)
+VIEWER_ADDRESS_HEADER = "cloudfront-viewer-address"
+_PORT = re.compile(r"[0-9]{1,5}")
+
+
+def viewer_ip(value: str) -> str | None:
+    """The IP of a CloudFront-Viewer-Address value: `ip:port`, an IPv6 address as `addr:port` (CloudFront's own
+    form) or `[addr]:port`; None for anything else (no port, a port out of range, not an address, a zone)."""
+    text = value.strip()
+    if len(text) > 64 or "%" in text:
+        return None
+    host, sep, port = text[1:].partition("]:") if text.startswith("[") else text.rpartition(":")
+    if not sep or not _PORT.fullmatch(port) or int(port) > 65535:
+        return None
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if text.startswith("[") and address.version != 6:
+        return None
+    return str(address)
+
+
+def client_ip(event: dict) -> str:
+    """The one answer to "which client sent this": API Gateway's source IP, unless the request came through the
+    private site's distribution, which proves itself with the edge secret (X-Magiclink-Edge, compared in
+    constant time) and names the viewer in CloudFront-Viewer-Address. A client-sent CloudFront-Viewer-Address
+    with no secret, or a wrong one, is ignored, neither refused nor logged: on the execute-api URL anybody can
+    send both headers."""
+    source = str(((event.get("requestContext") or {}).get("http") or {}).get("sourceIp") or "")
+    sent, viewer = _header(event, EDGE_HEADER), _header(event, VIEWER_ADDRESS_HEADER)
+    if not isinstance(sent, str) or not isinstance(viewer, str):
+        return source
+    expected = edge_secret()
+    if not expected or not hmac.compare_digest(sent.encode("utf-8", "replace"), expected.encode()):
+        return source
+    return viewer_ip(viewer) or source
 
 
 def _check_basic_auth(event: dict) -> None:

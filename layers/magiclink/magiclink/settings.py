@@ -49,6 +49,7 @@ class Settings(BaseModel):
     error_docs_url: str = "https://stytch.com/docs/api/errors/{status_code}#{error_type}"
     site_url: str = Field(default="", description="The private site's root (https://docs.example.com/); empty: none")
     site_url_parameter: str = Field(default="", description="An SSM parameter holding site_url, when that is empty")
+    edge_secret_id: str = Field(default="", description="Secret the site's distribution sends (X-Magiclink-Edge)")
     site_session_minutes: int = Field(default=10080, ge=5, le=527040, description="A site sign-in's session")
 
     @field_validator("redirect_urls", "session_signing_key_ids", mode="before")
