@@ -6,6 +6,7 @@ from __future__ import annotations
 from aws_lambda_powertools.metrics import MetricUnit
 
 from . import clock, links, mailer, store
+from .codes import Code
 from .errors import EmailDeliveryFailed, EmailRejected, ServiceError
 from .models.items import Reader
 from .observability import logger, metrics
@@ -21,11 +22,10 @@ def deliver(
     minutes: int,
     reusable: bool,
     *,
-    code: str = "",
-    code_minutes: int | None = None,
+    code: Code | None = None,
 ) -> str:
     """After a link is written: the URL the person opens, emailed unless delivery is `none` (with its one-time
-    `code`, which works for `code_minutes`).
+    `code`, and how long that works).
 
     The link was written `sending`; what became of its email is recorded on it: sent, or failed (and the
     caller gets the error). A send that dies on the way leaves it `sending`, which reads as not delivered
@@ -43,8 +43,8 @@ def deliver(
             url=url,
             minutes=minutes,
             reusable=reusable,
-            code=code,
-            code_minutes=code_minutes if code else None,
+            code=code.code if code else "",
+            code_minutes=code.minutes(clock.now()) if code and code.code else None,
         )
     except (EmailRejected, EmailDeliveryFailed) as failed:
         metrics.add_metric(name="EmailsFailed", unit=MetricUnit.Count, value=1)

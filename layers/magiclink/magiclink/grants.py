@@ -223,8 +223,7 @@ def invite(request: InviteRequest, *, by: str, code_minutes: int | None = None) 
         request.locale,
         request.invite_expiration_minutes,
         request.reusable,
-        code=code.code,
-        code_minutes=code.minutes(now),
+        code=code,
     )
     metrics.add_metric(name="Invites", unit=MetricUnit.Count, value=1)
     if renewed:
@@ -361,8 +360,7 @@ def send_link(
         request.locale,
         request.link_expiration_minutes,
         request.reusable,
-        code=code.code,
-        code_minutes=code.minutes(now),
+        code=code,
     )
     metrics.add_metric(name="LinksIssued", unit=MetricUnit.Count, value=1)
     logger.info("link issued", extra={"delivery": request.delivery})
