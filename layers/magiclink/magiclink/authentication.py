@@ -229,15 +229,8 @@ def _uuid_of(user_id: str) -> uuid.UUID | None:
 def _code_refusal(old: Reader | None, request: SessionFields, code_hashes: list[str], now: int) -> ServiceError:
     """Why the code's write did not apply, from the item as it was (its try is counted; nothing was spent)."""
     matched = old is not None and any(hmac.compare_digest(old.code_hash or "", h) for h in code_hashes)
-    live = (
-        old is not None
-        and (old.code_expires_at or 0) > now
-        and old.link_hash is not None
-        and (old.link_expires_at or 0) > now
-        and old.link_used_at is None
-        and old.code_tries <= MAX_CODE_TRIES
-        and old.grant_status_at(now) in ("pending", "active")
-    )
+    # This try was counted already (reserve_code_try), so the count may be at MAX_CODE_TRIES and still live
+    live = old is not None and old.code_live(now) and old.code_tries <= MAX_CODE_TRIES
     if not (matched and live):
         return OtpCodeNotFound()
     if request.options and (request.options.ip_match_required or request.options.user_agent_match_required):

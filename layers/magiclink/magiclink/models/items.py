@@ -152,16 +152,21 @@ class Reader(LazyModel):
             and self.grant_status_at(now) in ("pending", "active")
         )
 
-    def code_usable(self, now: int) -> bool:
-        """Whether the current link has a code that may still be tried (its hash aside)."""
+    def code_live(self, now: int) -> bool:
+        """Whether the current link has a code that is unexpired, its link current, unexpired and unspent, and
+        the grant live: its tries and its hash aside (the write that spends it checks both)."""
         return (
             self.code_hash is not None
             and (self.code_expires_at or 0) > now
-            and self.code_tries < MAX_CODE_TRIES
-            and self.link_state_at(now) == "active"
+            and self.link_hash is not None
+            and (self.link_expires_at or 0) > now
             and self.link_used_at is None
             and self.grant_status_at(now) in ("pending", "active")
         )
+
+    def code_usable(self, now: int) -> bool:
+        """Whether the current link has a code that may still be tried (its hash aside)."""
+        return self.code_live(now) and self.code_tries < MAX_CODE_TRIES
 
     def link_delivery_at(self, now: int) -> LinkDelivery:
         if self.link_delivery == "none":

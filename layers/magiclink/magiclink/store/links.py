@@ -290,11 +290,10 @@ def consume_link(
         named |= {name[1:]: h for name, h in zip(hash_names, link_hashes, strict=True)} | {"true": True}
     conditions += _LIVE_GRANT
     names: dict[str, str] = {}
-    if code_hashes is not None:
-        pass  # the code is the other-device path: a PKCE challenge binds the link, not its code
-    elif code_challenge is None:
+    # A PKCE challenge binds the link, not its code: the code is the other-device path
+    if code_hashes is None and code_challenge is None:
         conditions.append("attribute_not_exists(link_code_challenge)")
-    else:
+    elif code_hashes is None:
         conditions.append("link_code_challenge = :challenge")
         named["challenge"] = code_challenge
     if ip_address is not None:
