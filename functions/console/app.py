@@ -36,11 +36,7 @@ READS = ("GET", "HEAD")
 
 
 def _cookie(name: str = console.COOKIE, request: APIGatewayProxyEventV2 | None = None) -> str | None:
-    for pair in (request or app.current_event).cookies or []:
-        key, _, value = pair.strip().partition("=")
-        if key == name:
-            return value
-    return None
+    return http.cookie((request or app.current_event).raw_event, name)
 
 
 def _form(request: APIGatewayProxyEventV2 | None = None) -> dict[str, str]:

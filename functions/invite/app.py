@@ -3,6 +3,7 @@ invite (create or renew a grant), send a login link, either as the deployment's 
 And Stytch's email OTP sends, /v1/otps/email/send and /login_or_create (the code comes with its link)."""
 
 from magiclink import grants, http, idempotency, openapi, otps
+from magiclink.models.items import Reader
 from magiclink.models.requests import (
     InviteRequest,
     LoginOrCreateRequest,
@@ -49,9 +50,7 @@ def invite(body: InviteRequest) -> InviteResponse:
     responses=openapi.responses(400, 401, 404, 429, 502, 503),
 )
 def send(body: SendRequest) -> SendResponse:
-    reader = grants.send(body, by=http.api_principal())
-    request_id = http.request_id(app.current_event.raw_event)
-    return SendResponse(request_id=request_id, user_id=reader.user_id, email_id=reader.email_id)
+    return _sent(grants.send(body, by=http.api_principal()))
 
 
 @app.post(
@@ -60,13 +59,7 @@ def send(body: SendRequest) -> SendResponse:
     responses=openapi.responses(400, 401, 403, 429, 502, 503),
 )
 def login_or_create(body: LoginOrCreateRequest) -> LoginOrCreateResponse:
-    reader, created = grants.login_or_create(body, by=http.api_principal())
-    return LoginOrCreateResponse(
-        request_id=http.request_id(app.current_event.raw_event),
-        user_id=reader.user_id,
-        email_id=reader.email_id,
-        user_created=created,
-    )
+    return _logged_in(*grants.login_or_create(body, by=http.api_principal()))
 
 
 @app.post("/v1/magic_links", security=openapi.BASIC_AUTH, responses=openapi.responses(400, 401, 404, 429, 503))
@@ -79,9 +72,7 @@ def create_magic_link(body: MagicLinkCreateRequest) -> MagicLinkCreateResponse:
 
 @app.post("/v1/otps/email/send", security=openapi.BASIC_AUTH, responses=openapi.responses(400, 401, 404, 429, 502, 503))
 def send_otp(body: OtpSendRequest) -> SendResponse:
-    reader = otps.send(body, by=http.api_principal())
-    request_id = http.request_id(app.current_event.raw_event)
-    return SendResponse(request_id=request_id, user_id=reader.user_id, email_id=reader.email_id)
+    return _sent(otps.send(body, by=http.api_principal()))
 
 
 @app.post(
@@ -90,7 +81,17 @@ def send_otp(body: OtpSendRequest) -> SendResponse:
     responses=openapi.responses(400, 401, 403, 429, 502, 503),
 )
 def login_or_create_otp(body: OtpLoginOrCreateRequest) -> LoginOrCreateResponse:
-    reader, created = otps.login_or_create(body, by=http.api_principal())
+    return _logged_in(*otps.login_or_create(body, by=http.api_principal()))
+
+
+def _sent(reader: Reader) -> SendResponse:
+    """A link's (or a code's) send, answered as Stytch does."""
+    request_id = http.request_id(app.current_event.raw_event)
+    return SendResponse(request_id=request_id, user_id=reader.user_id, email_id=reader.email_id)
+
+
+def _logged_in(reader: Reader, created: bool) -> LoginOrCreateResponse:
+    """A login_or_create (of a link or a code), answered as Stytch does."""
     return LoginOrCreateResponse(
         request_id=http.request_id(app.current_event.raw_event),
         user_id=reader.user_id,
