@@ -194,6 +194,18 @@ def configure(monkeypatch):
 
 
 @pytest.fixture
+def mail_settings(configure):
+    """What rendering and building an email needs, and no AWS: the settings and a sender."""
+    configure(
+        TABLE_NAME="t",
+        CREDENTIALS_SECRET_ID="c",
+        TOKEN_KEY_SECRET_ID="k",
+        SENDER_ADDRESS="docs@example.com",
+        SENDER_NAME="Example Docs",
+    )
+
+
+@pytest.fixture
 def aws_calls():
     """Counts the AWS API calls made while the test runs: aws_calls[("dynamodb", "Query")]."""
     from collections import Counter

@@ -10,6 +10,8 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import boto3
+import pytest
+from stytch.core.response_base import StytchError
 
 from local import stack
 from local.cfn import ROOT
@@ -201,3 +203,13 @@ def reset_caches() -> None:
     signing._client.cache_clear()
     signing.public_key_der.cache_clear()
     sessions._public_key.cache_clear()
+
+
+def stytch_error(call) -> tuple[int, str]:
+    """What a Stytch SDK call raised: its status and error_type (with the request id and docs URL every error
+    carries)."""
+    with pytest.raises(StytchError) as raised:
+        call()
+    details = raised.value.details
+    assert details.request_id.startswith("request-id-") and details.error_url
+    return details.status_code, details.error_type

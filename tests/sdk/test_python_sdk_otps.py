@@ -11,6 +11,7 @@ import pytest
 import stytch
 from stytch.core.response_base import StytchError
 from support import request
+from support import stytch_error as _error
 
 from local import stack
 
@@ -20,14 +21,6 @@ def client(server) -> stytch.Client:
     base, _ = server
     project_id, secret = stack.credentials()
     return stytch.Client(project_id=project_id, secret=secret, environment=f"{base}/")
-
-
-def _error(call) -> tuple[int, str]:
-    with pytest.raises(StytchError) as raised:
-        call()
-    details = raised.value.details
-    assert details.request_id.startswith("request-id-") and details.error_url
-    return details.status_code, details.error_type
 
 
 def _last_code(client: stytch.Client, email: str) -> str:

@@ -17,6 +17,7 @@ import stytch
 from stytch.consumer.models.users import Name, SearchUsersQuery, SearchUsersQueryOperator
 from stytch.core.response_base import StytchError
 from support import LocalServer, request
+from support import stytch_error as _error
 
 from local import stack
 
@@ -40,14 +41,6 @@ def open_client() -> Iterator[stytch.Client]:
     own = LocalServer.start(env={"MAGICLINK_SIGNUP_POLICY": "open"})
     yield _client(own.base)
     own.stop()
-
-
-def _error(call) -> tuple[int, str]:
-    with pytest.raises(StytchError) as raised:
-        call()
-    details = raised.value.details
-    assert details.request_id.startswith("request-id-") and details.error_url
-    return details.status_code, details.error_type
 
 
 def _last_token(client: stytch.Client, email: str) -> str:
@@ -97,7 +90,10 @@ def test_users_errors(client):
         "bad_request",
     )
     assert _error(lambda: client.users.get(user_id=NOBODY)) == (404, "user_not_found")
-    assert _error(lambda: client.users.update(user_id=NOBODY, untrusted_metadata={"a": 1})) == (404, "user_not_found")
+    assert _error(lambda: client.users.update(user_id=NOBODY, untrusted_metadata={"a": 1})) == (
+        404,
+        "user_not_found",
+    )
     too_many = {f"k{i}": i for i in range(21)}
     user_id = (
         client.users.search(

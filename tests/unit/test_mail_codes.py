@@ -21,15 +21,7 @@ LINK_MINUTES = 3 * 1440
 CODE_MINUTES = 75  # worded differently in every locale: "1 hour and 15 minutes", "1 hora y 15 minutos", ...
 
 
-@pytest.fixture(autouse=True)
-def sender(configure):
-    configure(
-        TABLE_NAME="t",
-        CREDENTIALS_SECRET_ID="c",
-        TOKEN_KEY_SECRET_ID="k",
-        SENDER_ADDRESS="docs@example.com",
-        SENDER_NAME="Example Docs",
-    )
+pytestmark = pytest.mark.usefixtures("mail_settings")
 
 
 def _render(template_id: str, locale: str = "en", **overrides: object) -> mailer.Rendered:

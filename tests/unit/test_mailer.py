@@ -13,15 +13,7 @@ from magiclink.errors import InvalidTemplateId
 LINK = "https://docs.example.com/auth?token=abc&stytch_token_type=magic_links"
 
 
-@pytest.fixture(autouse=True)
-def sender(configure):
-    configure(
-        TABLE_NAME="t",
-        CREDENTIALS_SECRET_ID="c",
-        TOKEN_KEY_SECRET_ID="k",
-        SENDER_ADDRESS="docs@example.com",
-        SENDER_NAME="Example Docs",
-    )
+pytestmark = pytest.mark.usefixtures("mail_settings")
 
 
 def _render(name: str, project: str = "Example Docs", inviter: str = "") -> mailer.Rendered:

@@ -8,16 +8,7 @@ from test_mail_codes import CODE, CODE_MINUTES, LINK, LINK_EMAILS, LOCALES, NO_L
 from local import outbox_page, stack
 from magiclink import mailer
 
-
-@pytest.fixture(autouse=True)
-def sender(configure):
-    configure(
-        TABLE_NAME="t",
-        CREDENTIALS_SECRET_ID="c",
-        TOKEN_KEY_SECRET_ID="k",
-        SENDER_ADDRESS="docs@example.com",
-        SENDER_NAME="Example Docs",
-    )
+pytestmark = pytest.mark.usefixtures("mail_settings")
 
 
 def _sent(rendered: mailer.Rendered) -> stack.Mail:

@@ -6,28 +6,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { Client, StytchError } from "stytch";
+import { client, refused } from "./sdk_helpers.mjs";
 
 const BASE = process.env.MAGICLINK_BASE_URL;
 const USER_ID = /^user-test-[0-9a-f-]{36}$/;
 const EMAIL_ID = /^email-test-[0-9a-f-]{36}$/;
 
-const stytch = new Client({
-  project_id: process.env.MAGICLINK_PROJECT_ID,
-  secret: process.env.MAGICLINK_SECRET,
-  env: `${BASE}/`,
-});
-
-async function refused(call) {
-  const error = await call().then(
-    () => assert.fail("expected a StytchError"),
-    (e) => e,
-  );
-  assert.ok(error instanceof StytchError, String(error));
-  assert.match(error.request_id, /^request-id-/);
-  assert.ok(error.error_url && error.error_message);
-  return [error.status_code, error.error_type];
-}
+const stytch = client(BASE);
 
 // The one code of the last email to `email`, as the local outbox lists it.
 async function lastCode(email) {

@@ -8,33 +8,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { Client, StytchError } from "stytch";
+import { client, refused } from "./sdk_helpers.mjs";
 
 const NOBODY = "user-test-00000000-0000-4000-8000-000000000000";
 const USER_ID = /^user-test-[0-9a-f-]{36}$/;
 
-function client(base) {
-  return new Client({
-    project_id: process.env.MAGICLINK_PROJECT_ID,
-    secret: process.env.MAGICLINK_SECRET,
-    env: `${base}/`,
-  });
-}
-
 const stytch = client(process.env.MAGICLINK_BASE_URL);
 const open = client(process.env.MAGICLINK_OPEN_BASE_URL);
-
-// The call's StytchError: status, Stytch's error_type, and the request id and docs URL every error carries.
-async function refused(call) {
-  const error = await call().then(
-    () => assert.fail("expected a StytchError"),
-    (e) => e,
-  );
-  assert.ok(error instanceof StytchError, String(error));
-  assert.match(error.request_id, /^request-id-/);
-  assert.ok(error.error_url && error.error_message);
-  return [error.status_code, error.error_type];
-}
 
 async function lastToken(base, email) {
   const outbox = await (await fetch(`${base}/_local/outbox.json`)).json();
