@@ -53,10 +53,18 @@ def rss_mb(pid: int) -> float:
     pending = [pid]
     while pending:
         current = pending.pop()
-        status = Path(f"/proc/{current}/status").read_text()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+        except FileNotFoundError:  # a child that exited since it was listed holds no memory
+            if current == pid:
+                raise
+            continue
         total_kb += int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1])
         for task in Path(f"/proc/{current}/task").iterdir():
-            pending += [int(child) for child in (task / "children").read_text().split()]
+            try:  # the server runs a thread per connection: one may end between the listing and the read
+                pending += [int(child) for child in (task / "children").read_text().split()]
+            except FileNotFoundError:
+                continue
     return total_kb / 1024
 
 
